@@ -1,7 +1,7 @@
 package idcard
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -28,9 +28,39 @@ func CheckChar(body string) byte {
 	return checkChars[sum%11]
 }
 
-// Build assembles a valid 18-character ID number from a 6-digit region
-// code, a birth date and a sequence number 0..999 (odd = male, even = female).
+// Build assembles an 18-character ID number with a correct check character
+// from a 6-digit region code, a birth date (its calendar date in its own
+// location) and a sequence number, taken modulo 1000 into 0..999 (odd = male,
+// even = female). It does not check that the region is known or the date
+// plausible: that is Parse's job, and tests need invalid numbers too. It
+// panics if region is not 6 ASCII digits or the birth year is not 0..9999.
 func Build(region string, birth time.Time, seq int) string {
-	body := fmt.Sprintf("%s%s%03d", region, birth.Format("20060102"), seq%1000)
-	return body + string(CheckChar(body))
+	if len(region) != 6 {
+		panic("idcard: Build needs a 6-digit region")
+	}
+	y, m, d := birth.Date()
+	if y < 0 || y > 9999 {
+		panic("idcard: Build needs a birth year 0..9999")
+	}
+	seq %= 1000
+	if seq < 0 {
+		seq += 1000
+	}
+	b := make([]byte, 0, 18)
+	b = append(b, region...)
+	b = appendPadded(b, y, 4)
+	b = appendPadded(b, int(m), 2)
+	b = appendPadded(b, d, 2)
+	b = appendPadded(b, seq, 3)
+	b = append(b, CheckChar(string(b)))
+	return string(b)
+}
+
+// appendPadded appends n, 0 <= n < 10^width, as width decimal digits.
+func appendPadded(b []byte, n, width int) []byte {
+	s := strconv.Itoa(n)
+	for i := len(s); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, s...)
 }

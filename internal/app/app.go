@@ -1,0 +1,155 @@
+// Package app wires minzheng together: configuration → database → services
+// → HTTP, and the command-line commands that run on the same services. It is
+// the only package that imports every other.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"minzheng/internal/admin"
+	"minzheng/internal/audit"
+	"minzheng/internal/auth"
+	"minzheng/internal/db"
+	"minzheng/internal/division"
+	"minzheng/internal/httpx"
+	"minzheng/internal/registry"
+	"minzheng/internal/secret"
+	"minzheng/internal/web"
+)
+
+// Config is what every command needs: where the data lives.
+type Config struct {
+	DataDir string // data folder: SQLite file, secret key, uploads
+	DB      string // "" for SQLite in DataDir, or a postgres:// URL
+}
+
+// App holds the open database and the services.
+type App struct {
+	Config    Config
+	Log       *slog.Logger
+	DB        *db.DB
+	Suite     secret.Suite
+	Audit     *audit.Log
+	Auth      *auth.Service
+	Divisions *division.Service
+	Registry  *registry.Service
+	Now       func() time.Time
+	// KeyCreated reports that this start created the secret key.
+	KeyCreated bool
+}
+
+// Open opens the database (applying migrations), loads the key and the
+// division tree, and builds the services.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = "minzheng-data"
+	}
+	key, created, err := secret.LoadKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	suite, err := secret.NewStandard(key)
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, cfg.DB, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := division.Shanghai()
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, DB: d, Suite: suite, Now: time.Now, KeyCreated: created}
+	a.Audit = audit.New(d, suite, a.Now)
+	a.Auth = auth.NewService(d, a.Audit, a.Now)
+	a.Divisions = division.NewService(d, tree)
+	a.Registry = registry.NewService(d, suite, a.Audit, tree, a.Now)
+	if err := a.Divisions.Seed(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Handler builds the HTTP handler with every route. It also returns the
+// router so tests can walk the routes.
+func (a *App) Handler() (http.Handler, *httpx.Router, error) {
+	render, err := web.NewRenderer(a.Log, a.Divisions.Tree.FullName)
+	if err != nil {
+		return nil, nil, err
+	}
+	x := httpx.Errors{Log: a.Log, Page: render.ErrorPage}
+	r := httpx.NewRouter(x)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpx.NewMetrics(reg)
+
+	(&admin.HTTP{Auth: a.Auth, Audit: a.Audit, Divisions: a.Divisions, Render: render}).Routes(r)
+	(&division.HTTP{Service: a.Divisions, Render: render}).Routes(r)
+	(&registry.HTTP{Service: a.Registry, Render: render}).Routes(r)
+
+	r.Handle("GET /static/", web.Static())
+	r.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	r.H("GET /healthz", a.healthz)
+	r.H("GET /api/v1/openapi.json", func(w http.ResponseWriter, req *http.Request) error {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, err := w.Write(openapiJSON)
+		return err
+	})
+	r.H("/api/", func(w http.ResponseWriter, req *http.Request) error {
+		return notFoundAPI(req)
+	})
+	var h http.Handler = r
+	h = web.Authenticate(a.Auth, x, h)
+	h = httpx.SecurityHeaders(h)
+	h = httpx.Observe(a.Log, metrics, x, h)
+	return h, r, nil
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.DB.PingContext(ctx); err != nil {
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": err.Error()})
+		return nil
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": string(a.DB.Dialect)})
+	return nil
+}
+
+// Serve runs the HTTP server on addr until ctx is cancelled, then shuts
+// down gracefully, letting requests in flight finish.
+func (a *App) Serve(ctx context.Context, addr string, ready func(addr string)) error {
+	h, _, err := a.Handler()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	if ready != nil {
+		ready(addr)
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

@@ -1,0 +1,196 @@
+// Package httpx holds the HTTP plumbing shared by every business line:
+// handlers that return errors, JSON in and out, the one mapping from
+// errors to responses, request logging, panics, metrics and client
+// addresses. It knows nothing of the domain.
+package httpx
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"minzheng/internal/errs"
+)
+
+// HandlerFunc is an HTTP handler that returns an error instead of writing it.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ErrorPage renders an error for a browser; the API gets JSON instead.
+type ErrorPage func(w http.ResponseWriter, r *http.Request, status int, e *errs.Error)
+
+// Errors turns HandlerFuncs into http.Handlers with one error mapping.
+type Errors struct {
+	Log  *slog.Logger
+	Page ErrorPage
+}
+
+// H adapts fn.
+func (x Errors) H(fn HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			x.Write(w, r, err)
+		}
+	})
+}
+
+// Write sends err to the client: its code and Chinese message, and for
+// internal errors a reference ID that is also logged with the cause.
+func (x Errors) Write(w http.ResponseWriter, r *http.Request, err error) {
+	e := errs.As(err)
+	if e == nil || e.Code == errs.Internal {
+		ref := newRef()
+		x.Log.Error("request failed", "ref", ref, "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &errs.Error{Code: errs.Internal, Message: fmt.Sprintf("系统内部错误，请联系管理员（参考编号 %s）", ref)}
+	}
+	status := errs.Status(e.Code)
+	if IsAPI(r) || x.Page == nil {
+		WriteJSON(w, status, map[string]any{"error": e})
+		return
+	}
+	x.Page(w, r, status, e)
+}
+
+func newRef() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// IsAPI reports whether r is a JSON API request.
+func IsAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// DecodeJSON reads a JSON body of at most 1 MiB into v, refusing unknown
+// fields, and explains problems in Chinese naming the field.
+func DecodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return errs.Field(te.Field, "字段 %s 的类型错误：应为 %s", te.Field, te.Type.String())
+		case errors.As(err, &se):
+			return errs.E(errs.Invalid, "请求体不是有效的 JSON（第 %d 个字节附近）", se.Offset)
+		case errors.Is(err, io.EOF):
+			return errs.E(errs.Invalid, "请求体为空")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return errs.Field(f, "未知字段 %s", f)
+		}
+		return errs.E(errs.Invalid, "请求体无法解析：%v", err)
+	}
+	return nil
+}
+
+// ClientIP returns the client's address: the connection's peer, or the
+// first X-Forwarded-For entry when the peer is a trusted local proxy.
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
+			first, _, _ := strings.Cut(fwd, ",")
+			return strings.TrimSpace(first)
+		}
+	}
+	return host
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Metrics are the HTTP metrics exported at /metrics.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewMetrics registers the HTTP metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "minzheng_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "minzheng_http_request_duration_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.DefBuckets}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// Observe wraps next with logging, panic recovery and metrics. Routes are
+// labelled by their ServeMux pattern, so IDs do not explode the series.
+func Observe(log *slog.Logger, m *Metrics, errors Errors, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				errors.Write(sw, r, fmt.Errorf("panic: %v", v))
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			d := time.Since(start)
+			if m != nil {
+				m.requests.WithLabelValues(route, fmt.Sprint(sw.status)).Inc()
+				m.duration.WithLabelValues(route).Observe(d.Seconds())
+			}
+			log.Info("http", "method", r.Method, "path", r.URL.Path, "route", route, "status", sw.status, "bytes", sw.bytes, "ms", d.Milliseconds(), "remote", ClientIP(r))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// SecurityHeaders sets headers every page should carry.
+func SecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,41 @@
+package httpx
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// Router is an http.ServeMux that remembers its patterns, so tests can walk
+// every route (and fail when a new one has no access-control entry).
+type Router struct {
+	*http.ServeMux
+	Errors   Errors
+	patterns []string
+}
+
+// NewRouter returns an empty router mapping errors through x.
+func NewRouter(x Errors) *Router { return &Router{ServeMux: http.NewServeMux(), Errors: x} }
+
+// Handle registers h for pattern ("METHOD /path/{var}").
+func (r *Router) Handle(pattern string, h http.Handler) {
+	r.patterns = append(r.patterns, pattern)
+	r.ServeMux.Handle(pattern, h)
+}
+
+// H registers a HandlerFunc for pattern.
+func (r *Router) H(pattern string, fn HandlerFunc) { r.Handle(pattern, r.Errors.H(fn)) }
+
+// Patterns returns the registered patterns that start with prefix (after
+// the method), sorted.
+func (r *Router) Patterns(prefix string) []string {
+	var out []string
+	for _, p := range r.patterns {
+		_, path, _ := strings.Cut(p, " ")
+		if strings.HasPrefix(path, prefix) {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,403 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"minzheng/internal/audit"
+	"minzheng/internal/auth"
+	"minzheng/internal/db"
+	"minzheng/internal/division"
+	"minzheng/internal/errs"
+	"minzheng/internal/idcard"
+	"minzheng/internal/secret"
+)
+
+// Service is the people and household register.
+type Service struct {
+	db    *db.DB
+	suite secret.Suite
+	audit *audit.Log
+	tree  *division.Tree
+	now   func() time.Time
+}
+
+// NewService returns the register service.
+func NewService(d *db.DB, suite secret.Suite, a *audit.Log, tree *division.Tree, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{db: d, suite: suite, audit: a, tree: tree, now: now}
+}
+
+// scope returns the SQL condition restricting persons (alias p) to the
+// caller's jurisdiction — registered address or residence in its subtree —
+// and appends its arguments. It is the one place the rule lives.
+func scope(p auth.Principal, args *[]any) string {
+	lo, hi := p.Range()
+	*args = append(*args, lo, hi)
+	n := len(*args)
+	return fmt.Sprintf("((p.hukou_division >= $%d AND p.hukou_division < $%d) OR (p.residence_division >= $%d AND p.residence_division < $%d))", n-1, n, n-1, n)
+}
+
+// covers reports whether the caller's jurisdiction covers a person.
+func covers(p auth.Principal, hukou, residence string) bool {
+	return p.Covers(hukou) || p.Covers(residence)
+}
+
+const personCols = `p.id, p.household_id, p.relation, p.name, p.id_masked, p.birth_date, p.sex, p.hukou_division, p.residence_division,
+	p.monthly_income, p.disability_category, p.disability_grade, p.death_date, p.lives_alone, p.created_at, p.updated_at`
+
+func scanPerson(row interface{ Scan(...any) error }) (Person, error) {
+	var x Person
+	var rel, created, updated string
+	var death sql.NullString
+	var alone int
+	err := row.Scan(&x.ID, &x.HouseholdID, &rel, &x.Name, &x.IDMasked, &x.BirthDate, &x.Sex, &x.HukouDivision, &x.ResidenceDivision,
+		&x.MonthlyIncome, &x.DisabilityCategory, &x.DisabilityGrade, &death, &alone, &created, &updated)
+	x.Relation, x.DeathDate, x.LivesAlone = Relation(rel), death.String, alone != 0
+	x.CreatedAt, x.UpdatedAt = db.ParseTime(created), db.ParseTime(updated)
+	return x, err
+}
+
+// looksLikeID reports whether q is meant as an ID number rather than a name.
+func looksLikeID(q string) bool {
+	if len(q) < 15 || len(q) > 18 {
+		return false
+	}
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if !(c >= '0' && c <= '9') && c != 'X' && c != 'x' {
+			return false
+		}
+	}
+	return true
+}
+
+// Query selects people for Search and Export.
+type Query struct {
+	Q      string // a name (or its beginning) or a full ID number
+	Offset int
+	Limit  int
+}
+
+func (s *Service) where(p auth.Principal, q string) (string, []any) {
+	var args []any
+	cond := []string{scope(p, &args)}
+	q = strings.TrimSpace(q)
+	switch {
+	case q == "":
+	case looksLikeID(q):
+		args = append(args, s.suite.Index(strings.ToUpper(q)))
+		cond = append(cond, fmt.Sprintf("p.id_hash = $%d", len(args)))
+	default:
+		lo, hi := db.PrefixRange(q)
+		args = append(args, lo, hi)
+		cond = append(cond, fmt.Sprintf("p.name >= $%d AND p.name < $%d", len(args)-1, len(args)))
+	}
+	return strings.Join(cond, " AND "), args
+}
+
+// Search finds people in the caller's jurisdiction by name (prefix) or by
+// full ID number (through its keyed hash). Total counts only what the
+// caller may see.
+func (s *Service) Search(ctx context.Context, p auth.Principal, q Query) (SearchResult, error) {
+	if !p.Can(auth.PersonRead) {
+		return SearchResult{}, errs.E(errs.Forbidden, "您的角色无权查询人员信息")
+	}
+	if q.Limit <= 0 || q.Limit > 200 {
+		q.Limit = 20
+	}
+	where, args := s.where(p, q.Q)
+	res := SearchResult{Items: []Person{}}
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM persons p WHERE `+where, args...).Scan(&res.Total); err != nil {
+		return SearchResult{}, fmt.Errorf("registry: count: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM persons p WHERE %s ORDER BY p.name, p.id LIMIT %d OFFSET %d`, personCols, where, q.Limit, max(q.Offset, 0)), args...)
+	if err != nil {
+		return SearchResult{}, fmt.Errorf("registry: search: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		x, err := scanPerson(rows)
+		if err != nil {
+			return SearchResult{}, err
+		}
+		res.Items = append(res.Items, x)
+	}
+	return res, rows.Err()
+}
+
+// Each streams every person matching q in the caller's jurisdiction to fn,
+// for exports. The export itself is audited.
+func (s *Service) Each(ctx context.Context, p auth.Principal, q string, fn func(Person) error) (int64, error) {
+	if !p.Can(auth.ExportList) {
+		return 0, errs.E(errs.Forbidden, "您的角色无权导出名单")
+	}
+	where, args := s.where(p, q)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+` FROM persons p WHERE `+where+` ORDER BY p.name, p.id`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("registry: export: %w", err)
+	}
+	defer rows.Close()
+	var n int64
+	for rows.Next() {
+		x, err := scanPerson(rows)
+		if err != nil {
+			return n, err
+		}
+		if err := fn(x); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, err
+	}
+	err = s.audit.Record(ctx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "person.export", Entity: "person", EntityID: "*",
+		Detail: fmt.Sprintf("导出人员名单 %d 条（查询“%s”）", n, maskQuery(q)), Remote: p.Remote})
+	return n, err
+}
+
+// maskQuery keeps full ID numbers out of the audit detail.
+func maskQuery(q string) string {
+	if looksLikeID(strings.TrimSpace(q)) {
+		return idcard.Mask(strings.TrimSpace(q))
+	}
+	return q
+}
+
+func (s *Service) get(ctx context.Context, q db.Queryer, p auth.Principal, id int64) (Person, error) {
+	var args []any
+	where := scope(p, &args)
+	args = append(args, id)
+	x, err := scanPerson(q.QueryRowContext(ctx, fmt.Sprintf(`SELECT %s FROM persons p WHERE %s AND p.id = $%d`, personCols, where, len(args)), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		// Outside the jurisdiction reads as absent: no hint that it exists.
+		return Person{}, errs.E(errs.NotFound, "未找到编号为 %d 的人员，或不在您的辖区内", id)
+	}
+	if err != nil {
+		return Person{}, fmt.Errorf("registry: get person %d: %w", id, err)
+	}
+	return x, nil
+}
+
+// Get returns a person's profile: the person, their household and those of
+// its members the caller may see, with division names resolved.
+func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (Profile, error) {
+	if !p.Can(auth.PersonRead) {
+		return Profile{}, errs.E(errs.Forbidden, "您的角色无权查询人员信息")
+	}
+	x, err := s.get(ctx, s.db, p, id)
+	if err != nil {
+		return Profile{}, err
+	}
+	pr := Profile{Person: x, HukouName: s.tree.FullName(x.HukouDivision), ResidenceName: s.tree.FullName(x.ResidenceDivision), Age: x.Age(s.now())}
+	if pr.Household, err = s.household(ctx, s.db, x.HouseholdID); err != nil {
+		return Profile{}, err
+	}
+	var args []any
+	where := scope(p, &args)
+	args = append(args, x.HouseholdID)
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM persons p WHERE %s AND p.household_id = $%d ORDER BY p.id`, personCols, where, len(args)), args...)
+	if err != nil {
+		return Profile{}, fmt.Errorf("registry: household members: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanPerson(rows)
+		if err != nil {
+			return Profile{}, err
+		}
+		pr.Members = append(pr.Members, m)
+	}
+	return pr, rows.Err()
+}
+
+func (s *Service) household(ctx context.Context, q db.Queryer, id int64) (Household, error) {
+	var h Household
+	var no sql.NullString
+	var created string
+	err := q.QueryRowContext(ctx, `SELECT id, household_no, hukou_division, residence_division, address, created_at FROM households WHERE id = $1`, id).
+		Scan(&h.ID, &no, &h.HukouDivision, &h.ResidenceDivision, &h.Address, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Household{}, errs.Field("household_id", "户编号 %d 不存在", id)
+	}
+	h.HouseholdNo, h.CreatedAt = no.String, db.ParseTime(created)
+	return h, err
+}
+
+// RevealID returns a person's full ID number to a role that may see it,
+// and records the read in the audit log.
+func (s *Service) RevealID(ctx context.Context, p auth.Principal, id int64) (string, error) {
+	if !p.Can(auth.PersonFullID) {
+		return "", errs.E(errs.Forbidden, "您的角色无权查看完整身份证号码")
+	}
+	if _, err := s.get(ctx, s.db, p, id); err != nil {
+		return "", err
+	}
+	var enc []byte
+	if err := s.db.QueryRowContext(ctx, `SELECT id_enc FROM persons WHERE id = $1`, id).Scan(&enc); err != nil {
+		return "", fmt.Errorf("registry: read id number: %w", err)
+	}
+	plain, err := s.suite.Open(enc)
+	if err != nil {
+		return "", fmt.Errorf("registry: decrypt id number of person %d: %w", id, err)
+	}
+	err = s.audit.Record(ctx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "person.view_id_number", Entity: "person",
+		EntityID: fmt.Sprint(id), Detail: "查看完整身份证号码", Remote: p.Remote})
+	if err != nil {
+		return "", err
+	}
+	return string(plain), nil
+}
+
+// validate checks a new person and returns the parsed ID number.
+func (s *Service) validate(np *NewPerson) (idcard.ID, Relation, errs.Fields) {
+	var fe errs.Fields
+	np.Name = strings.TrimSpace(np.Name)
+	switch n := utf8.RuneCountInString(np.Name); {
+	case n == 0:
+		fe.Add("name", "姓名不能为空")
+	case n > 50:
+		fe.Add("name", "姓名过长（最多 50 个字）")
+	}
+	id, err := idcard.Parse(np.IDNumber, s.now())
+	if err != nil {
+		msg := err.Error()
+		var ie *idcard.Error
+		if errors.As(err, &ie) {
+			msg = ie.Message
+		}
+		fe.Add("id_number", "%s", msg)
+	}
+	np.HukouDivision = strings.TrimSpace(np.HukouDivision)
+	np.ResidenceDivision = strings.TrimSpace(np.ResidenceDivision)
+	if np.HukouDivision != "" {
+		if _, ok := s.tree.Get(np.HukouDivision); !ok {
+			fe.Add("hukou_division", "户籍地代码“%s”不是本市的行政区划代码", np.HukouDivision)
+		}
+	}
+	if np.ResidenceDivision == "" {
+		fe.Add("residence_division", "居住地代码不能为空")
+	} else if _, ok := s.tree.Get(np.ResidenceDivision); !ok {
+		fe.Add("residence_division", "居住地代码“%s”不是本市的行政区划代码", np.ResidenceDivision)
+	}
+	rel, ok := ParseRelation(strings.TrimSpace(np.Relation))
+	if !ok {
+		fe.Add("relation", "与户主关系“%s”无法识别，可填：户主、配偶、子女、父母、孙子女、其他", np.Relation)
+	}
+	if np.MonthlyIncome < 0 {
+		fe.Add("monthly_income", "月收入不能为负数")
+	}
+	if np.DisabilityGrade < 0 || np.DisabilityGrade > 4 {
+		fe.Add("disability_grade", "残疾等级应为 0（无）或 1–4 级")
+	}
+	if np.DisabilityCategory != "" {
+		if _, ok := DisabilityCategories[np.DisabilityCategory]; !ok {
+			fe.Add("disability_category", "残疾类别“%s”无法识别", np.DisabilityCategory)
+		}
+	}
+	return id, rel, fe
+}
+
+// Create registers a person. The caller's jurisdiction must cover the
+// registered address or the residence. Without a household ID the person
+// heads a new household.
+func (s *Service) Create(ctx context.Context, p auth.Principal, np NewPerson) (Person, error) {
+	if !p.Can(auth.PersonWrite) {
+		return Person{}, errs.E(errs.Forbidden, "您的角色无权登记人员")
+	}
+	id, rel, fe := s.validate(&np)
+	if err := fe.Err(); err != nil {
+		return Person{}, err
+	}
+	if !covers(p, np.HukouDivision, np.ResidenceDivision) {
+		return Person{}, errs.Field("residence_division", "户籍地和居住地都不在您的辖区（%s）内", s.tree.Name(p.Division))
+	}
+	now := s.now().UTC()
+	x := Person{Relation: rel, Name: np.Name, IDMasked: idcard.Mask(id.Number), BirthDate: id.Birth.Format("2006-01-02"),
+		Sex: sexOf(id), HukouDivision: np.HukouDivision, ResidenceDivision: np.ResidenceDivision, MonthlyIncome: np.MonthlyIncome,
+		DisabilityCategory: np.DisabilityCategory, DisabilityGrade: np.DisabilityGrade, CreatedAt: now, UpdatedAt: now}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if np.HouseholdID != 0 {
+			h, err := s.household(ctx, tx, np.HouseholdID)
+			if err != nil {
+				return err
+			}
+			if !covers(p, h.HukouDivision, h.ResidenceDivision) {
+				return errs.Field("household_id", "户编号 %d 不存在或不在您的辖区内", np.HouseholdID)
+			}
+			x.HouseholdID = h.ID
+		} else {
+			x.Relation = Head
+			hid, err := insertHousehold(ctx, tx, Household{HukouDivision: np.HukouDivision, ResidenceDivision: np.ResidenceDivision, Address: np.Address}, now)
+			if err != nil {
+				return err
+			}
+			x.HouseholdID = hid
+		}
+		var err error
+		x.ID, err = s.insertPerson(ctx, tx, x, id.Number)
+		if db.IsUniqueViolation(err) {
+			return errs.Field("id_number", "身份证号码 %s 已登记", x.IDMasked)
+		}
+		if err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "person.create", Entity: "person",
+			EntityID: fmt.Sprint(x.ID), Detail: fmt.Sprintf("登记人员 %s（%s），户 %d", x.Name, x.IDMasked, x.HouseholdID), Remote: p.Remote})
+	})
+	if err != nil {
+		return Person{}, err
+	}
+	return x, nil
+}
+
+func sexOf(id idcard.ID) string {
+	if id.Male {
+		return "M"
+	}
+	return "F"
+}
+
+func insertHousehold(ctx context.Context, tx *sql.Tx, h Household, now time.Time) (int64, error) {
+	var no any
+	if h.HouseholdNo != "" {
+		no = h.HouseholdNo
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO households (household_no, hukou_division, residence_division, address, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		no, h.HukouDivision, h.ResidenceDivision, h.Address, db.Now(now)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("registry: insert household: %w", err)
+	}
+	return id, nil
+}
+
+func (s *Service) insertPerson(ctx context.Context, tx *sql.Tx, x Person, number string) (int64, error) {
+	var death any
+	if x.DeathDate != "" {
+		death = x.DeathDate
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO persons (household_id, relation, name, id_hash, id_enc, id_masked, birth_date, sex, hukou_division, residence_division,
+		monthly_income, disability_category, disability_grade, death_date, lives_alone, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
+		x.HouseholdID, string(x.Relation), x.Name, s.suite.Index(number), s.suite.Seal([]byte(number)), x.IDMasked, x.BirthDate, x.Sex,
+		x.HukouDivision, x.ResidenceDivision, x.MonthlyIncome, x.DisabilityCategory, x.DisabilityGrade, death, boolInt(x.LivesAlone),
+		db.Now(x.CreatedAt), db.Now(x.UpdatedAt)).Scan(&id)
+	return id, err
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

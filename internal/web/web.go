@@ -1,0 +1,202 @@
+// Package web renders the server-side HTML of the staff and resident UI:
+// the layout, the page templates of every business line (embedded, parsed
+// once at start so a missing template fails at boot), the static assets
+// (htmx, styles) and the message catalogue for English (i18n: the Chinese
+// text is the key; English is looked up from messages_en.json).
+package web
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"minzheng/internal/auth"
+	"minzheng/internal/errs"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+//go:embed messages_en.json
+var messagesEN []byte
+
+// Static serves the embedded assets under /static/.
+func Static() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	fsrv := http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// NavItem is a link in the top navigation.
+type NavItem struct {
+	Href  string
+	Label string
+}
+
+// Page is what every template receives.
+type Page struct {
+	Title  string
+	Lang   string
+	User   *auth.Principal
+	CSRF   string
+	Nav    []NavItem
+	Active string
+	Flash  string
+	Data   any
+	Now    time.Time
+}
+
+// Renderer renders named pages inside the layout.
+type Renderer struct {
+	pages map[string]*template.Template
+	en    map[string]string
+	log   *slog.Logger
+	// DivisionName resolves a division code for templates.
+	DivisionName func(code string) string
+}
+
+// NewRenderer parses every template; it fails when one is broken.
+func NewRenderer(log *slog.Logger, divisionName func(string) string) (*Renderer, error) {
+	r := &Renderer{pages: map[string]*template.Template{}, log: log, DivisionName: divisionName}
+	if err := json.Unmarshal(messagesEN, &r.en); err != nil {
+		return nil, fmt.Errorf("web: messages_en.json: %w", err)
+	}
+	funcs := template.FuncMap{
+		"t":         func(lang, s string) string { return r.translate(lang, s) },
+		"division":  func(code string) string { return r.divisionName(code) },
+		"roleLabel": func(role auth.Role) string { return role.Label() },
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(shanghai).Format("2006-01-02 15:04")
+		},
+		"add":       func(a, b int) int { return a + b },
+		"can":       func(p *auth.Principal, perm string) bool { return p != nil && p.Can(auth.Permission(perm)) },
+		"query":     func(s string) template.URL { return template.URL(template.URLQueryEscaper(s)) },
+		"thousands": thousands,
+	}
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: layout: %w", err)
+	}
+	names, _ := fs.Glob(templateFS, "templates/*.html")
+	for _, n := range names {
+		base := path.Base(n)
+		if base == "layout.html" {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", base, err)
+		}
+		r.pages[strings.TrimSuffix(base, ".html")] = t
+	}
+	return r, nil
+}
+
+var shanghai = time.FixedZone("CST", 8*3600)
+
+func (r *Renderer) divisionName(code string) string {
+	if r.DivisionName == nil || code == "" {
+		return code
+	}
+	if n := r.DivisionName(code); n != "" {
+		return n
+	}
+	return code
+}
+
+func (r *Renderer) translate(lang, s string) string {
+	if lang == "en" {
+		if v, ok := r.en[s]; ok {
+			return v
+		}
+	}
+	return s
+}
+
+// Render writes page name with data; fragment renders only the block
+// "content", for htmx requests.
+func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Page) error {
+	t, ok := r.pages[name]
+	if !ok {
+		return fmt.Errorf("web: no template %q", name)
+	}
+	if p.Lang == "" {
+		p.Lang = "zh"
+	}
+	p.Now = time.Now()
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// Fragment renders one named template of a page without the layout, for
+// htmx swaps.
+func (r *Renderer) Fragment(w http.ResponseWriter, page, block string, p *Page) error {
+	t, ok := r.pages[page]
+	if !ok {
+		return fmt.Errorf("web: no template %q", page)
+	}
+	if p.Lang == "" {
+		p.Lang = "zh"
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, p); err != nil {
+		return fmt.Errorf("web: render %s/%s: %w", page, block, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// ErrorPage renders an error for a browser.
+func (r *Renderer) ErrorPage(w http.ResponseWriter, req *http.Request, status int, e *errs.Error) {
+	if status == http.StatusUnauthorized {
+		http.Redirect(w, req, "/login?next="+template.URLQueryEscaper(req.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	p := PageFor(req, "出错了")
+	p.Data = e
+	if err := r.Render(w, status, "error", p); err != nil {
+		r.log.Error("render error page", "err", err)
+		http.Error(w, e.Message, status)
+	}
+}
+
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
