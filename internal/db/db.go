@@ -80,6 +80,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "cache_size(-65536)")
+	// Worker threads let CREATE INDEX sort in parallel (bulk loads rebuild indexes).
+	q.Add("_pragma", "threads(2)")
 	q.Set("_txlock", "immediate")
 	sdb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {

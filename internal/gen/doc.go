@@ -27,5 +27,8 @@
 // from a random stream derived from Config.Seed and i alone, so the first
 // households are the same whatever Config.Persons is. The one piece of
 // state carried from household to household makes ID numbers unique: a
-// small counter per (region code, birth date, sex), see Generator.
+// counter per (region code, age, sex) that hands out birth dates and
+// sequence codes without repeats (see idRegistry in idnum.go). So
+// household i cannot be generated without households 1..i-1, but a prefix
+// never changes.
 package gen

@@ -139,12 +139,13 @@ type Person struct {
 }
 
 // Generator yields households one at a time. It is not safe for concurrent
-// use. Its memory is bounded: besides the current household it keeps the
-// ID-number counters (a few megabytes, see idRegistry), whatever the number
-// of persons.
+// use. Its memory is bounded: besides the current household it keeps only
+// the ID-number counters (under a kilobyte per region code, see
+// idRegistry), whatever the number of persons.
 type Generator struct {
 	cfg                 Config
 	asOfDay             int
+	lowIncomeLine       int64 // 低保 standard in force at AsOf
 	asOfY, asOfM, asOfD int
 
 	households int64 // households yielded so far
@@ -166,14 +167,14 @@ type Generator struct {
 
 // place is a committee with what the generator needs to know about it.
 type place struct {
-	code, street, district string
-	region                 int // ID region index of the district
-	historic               int // ID region index of a historic code, or -1
-	histUntil              int
-	histShare              float64
-	distName               string
-	roads                  []string
-	lo, hi                 int // committee index range of the district in places
+	code, street string
+	region       int // ID region index of the district
+	historic     int // ID region index of a historic code, or -1
+	histUntil    int
+	histShare    float64
+	distName     string
+	roads        []string
+	lo, hi       int // committee index range of the district in places
 }
 
 // New returns a Generator for cfg. It panics if cfg is not valid; call
@@ -194,6 +195,7 @@ func New(cfg Config) *Generator {
 		asOfD:   d,
 	}
 	g.ids = newIDRegistry(y, int(m), d)
+	g.lowIncomeLine = lowIncomeLine(g.asOfDay)
 
 	// Committees sorted by code, so each district is one contiguous range.
 	cs := make([]Division, len(cfg.Committees))
@@ -239,7 +241,7 @@ func New(cfg Config) *Generator {
 		}
 		for k := i; k < j; k++ {
 			g.places = append(g.places, place{
-				code: cs[k].Code, street: cs[k].Code[:9], district: dist,
+				code: cs[k].Code, street: cs[k].Code[:9],
 				region: region, historic: hist, histUntil: until, histShare: share,
 				distName: di.name, roads: roads, lo: i, hi: j,
 			})

@@ -83,7 +83,7 @@ func TestIDNumbers(t *testing.T) {
 // case for uniqueness.
 func TestIDNumbersOneDistrict(t *testing.T) {
 	cs := []Division{{Code: "310109009001"}, {Code: "310109010002"}}
-	checkIDs(t, Config{Persons: 300000, Seed: 4, Committees: cs})
+	checkIDs(t, Config{Persons: 200000, Seed: 4, Committees: cs})
 }
 
 func checkIDs(t *testing.T, cfg Config) {

@@ -76,7 +76,8 @@ type stats struct {
 	male, male60               int
 	separated                  int // local persons whose residence street differs from hukou street
 	elders, eldersAlone        int
-	lowHouseholds, incomeHH    int
+	lowHouseholds, incomeHH    int // below the 低保 standard at AsOf
+	below1595                  int
 	disabled                   int
 	grades                     [5]int
 	deadLocal                  int
@@ -88,6 +89,8 @@ type stats struct {
 func computeStats(hs []Household, ps [][]Person, asOf time.Time) stats {
 	s := stats{bands: map[string]int{}, hukouDistrict: map[string]int{}, resDistrict: map[string]int{}}
 	s.households = len(hs)
+	y, m, d := asOf.Date()
+	line := lowIncomeLine(daysFromCivil(y, int(m), d))
 	for i := range hs {
 		ms := ps[i]
 		s.sizes[len(ms)]++
@@ -160,8 +163,11 @@ func computeStats(hs []Household, ps [][]Person, asOf time.Time) stats {
 		}
 		if alive > 0 {
 			s.incomeHH++
-			if income < 1595*int64(alive) {
+			if income < line*int64(alive) {
 				s.lowHouseholds++
+			}
+			if income < 1595*int64(alive) {
+				s.below1595++
 			}
 		}
 	}
@@ -193,7 +199,7 @@ func (s stats) String() string {
 	fmt.Fprintf(&b, "male %.1f%% male among 60+ %.1f%%\n", pct(s.male, s.localAlive), pct(s.male60, s.age60))
 	fmt.Fprintf(&b, "人户分离 %.1f%%\n", pct(s.separated, s.localAlive))
 	fmt.Fprintf(&b, "elders alone %.1f%% of 60+\n", pct(s.eldersAlone, s.elders))
-	fmt.Fprintf(&b, "low-income households %.2f%%\n", pct(s.lowHouseholds, s.incomeHH))
+	fmt.Fprintf(&b, "households below the 低保 standard %.2f%%, below 1,595 %.2f%%\n", pct(s.lowHouseholds, s.incomeHH), pct(s.below1595, s.incomeHH))
 	fmt.Fprintf(&b, "disabled %.2f%% grades 1-4: %.0f/%.0f/%.0f/%.0f%%\n", pct(s.disabled, s.persons),
 		pct(s.grades[1], s.disabled), pct(s.grades[2], s.disabled), pct(s.grades[3], s.disabled), pct(s.grades[4], s.disabled))
 	fmt.Fprintf(&b, "deaths among local %.2f%%\n", pct(s.deadLocal, s.local))

@@ -37,12 +37,12 @@ var typeCum = newWeighted(typeWeights[:])
 var (
 	ageElderAlone = bands(
 		[3]float64{60, 64, 8}, [3]float64{65, 69, 15}, [3]float64{70, 74, 19}, [3]float64{75, 79, 19},
-		[3]float64{80, 84, 18}, [3]float64{85, 89, 14}, [3]float64{90, 94, 6}, [3]float64{95, maxAge, 1})
+		[3]float64{80, 84, 17}, [3]float64{85, 89, 12.5}, [3]float64{90, 94, 5}, [3]float64{95, maxAge, 1})
 	ageSingle = bands(
 		[3]float64{20, 29, 25}, [3]float64{30, 39, 35}, [3]float64{40, 49, 20}, [3]float64{50, 59, 20})
 	ageElderCouple = bands(
 		[3]float64{60, 64, 19}, [3]float64{65, 69, 31}, [3]float64{70, 74, 23}, [3]float64{75, 79, 14},
-		[3]float64{80, 84, 9}, [3]float64{85, 89, 5}, [3]float64{90, 99, 1.5})
+		[3]float64{80, 84, 9}, [3]float64{85, 89, 4}, [3]float64{90, 99, 1.2})
 	ageCouple = bands(
 		[3]float64{22, 29, 25}, [3]float64{30, 39, 30}, [3]float64{40, 49, 15}, [3]float64{50, 59, 30})
 	ageCoupleKids = bands(
@@ -59,7 +59,7 @@ var (
 const (
 	probSeparated      = 0.32 // household lives away from its registered street (人户分离)
 	probSameDistrict   = 0.45 // … and within the same district
-	probChildAway      = 0.20 // an adult child (22–45) of a settled household lives elsewhere
+	probChildAway      = 0.20 // an adult child (22–45) lives in a flat of its own, elsewhere
 	probStreetOnlyHead = 0.10 // single adults registered in a community collective hukou (社区公共户)
 	probStreetOnly     = 0.01 // other households so registered
 )
@@ -186,7 +186,7 @@ func (g *Generator) elsewhere(r *rng, hc int) int {
 func (g *Generator) compose(r *rng, t int) {
 	switch t {
 	case typeElderAlone:
-		g.add(r, RelationHead, !r.chance(0.72), ageElderAlone.draw(r), true)
+		g.add(r, RelationHead, !r.chance(0.70), ageElderAlone.draw(r), true)
 	case typeSingle:
 		g.add(r, RelationHead, r.chance(0.55), ageSingle.draw(r), true)
 	case typeElderCouple:
@@ -219,7 +219,7 @@ func (g *Generator) compose(r *rng, t int) {
 		}
 		g.grandchildren(r)
 	}
-	// Grown children of settled households sometimes live in their own flat.
+	// Grown children often live in a flat of their own but keep their hukou here.
 	for i := range g.drafts {
 		d := &g.drafts[i]
 		if d.rel == RelationChild && d.age >= 22 && d.age <= 45 && r.chance(probChildAway) {
@@ -423,7 +423,6 @@ func hashString(s string) uint64 {
 // Incomes (yuan per month; see CALIBRATION.md).
 const (
 	minimumWage   = 2690 // 上海月最低工资 from 2023-07-01
-	lowIncomeLine = 1595 // 低保标准 from 2024-07-01, per person per month
 	wageMedian    = 7500
 	wageSigma     = 0.55
 	pensionMedian = 4800 // 城镇职工基本养老金
@@ -461,11 +460,25 @@ func (g *Generator) liftIncome(r *rng) {
 			best = i
 		}
 	}
-	if alive == 0 || best < 0 || total >= lowIncomeLine*int64(alive) {
+	line := g.lowIncomeLine
+	if alive == 0 || best < 0 || total >= line*int64(alive) {
 		return
 	}
-	target := int64(float64(lowIncomeLine*alive) * (1 + r.float()))
+	target := int64(float64(line*int64(alive)) * (1 + r.float()))
 	g.members[best].MonthlyIncome += target - total
+}
+
+// lowIncomeLine returns the 低保 standard (yuan per person per month) in
+// force on day, which shapes the low-income tail. It is only a calibration
+// aid: the rules engine keeps the authoritative parameter history.
+func lowIncomeLine(day int) int64 {
+	switch {
+	case day >= daysFromCivil(2025, 7, 1):
+		return 1650
+	case day >= daysFromCivil(2024, 7, 1):
+		return 1595
+	}
+	return 1510
 }
 
 // income draws a person's monthly income from age and sex.

@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -51,17 +50,7 @@ func FuzzRead(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, kind uint8) {
 		name := fuzzNames[int(kind)%len(fuzzNames)]
-		done := make(chan struct{})
-		go func() {
-			select {
-			case <-done:
-			case <-time.After(3 * time.Second):
-				os.WriteFile("/tmp/slow_input", append([]byte(name+"\n"), data...), 0o644)
-				panic("slow")
-			}
-		}()
 		tab, err := Read(bytes.NewReader(data), name, 1<<20)
-		close(done)
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) || e.Message == "" || e.Line < 0 {
@@ -105,15 +94,17 @@ func checkCells(t *testing.T, cells []string) {
 }
 
 // FuzzCSVAgreesWithEncodingCSV checks the hand-written parser against
-// encoding/csv wherever the two should agree: text that encoding/csv reads
-// without error in its strict mode, which leaves out the liberties the
-// parser takes (spaces around quoted cells, lone "\r" line breaks).
+// encoding/csv wherever the two should agree: UTF-8 text that encoding/csv
+// reads without error in its strict mode, which leaves out the liberties the
+// parser takes (spaces around quoted cells, lone "\r" line breaks), and that
+// Read does not sniff as a spreadsheet.
 func FuzzCSVAgreesWithEncodingCSV(f *testing.F) {
 	for _, seed := range fuzzSeeds(f) {
 		f.Add(string(seed))
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if !utf8.ValidString(s) || strings.ContainsAny(s, "\r\x00") || strings.HasPrefix(s, "\ufeff") {
+		if !utf8.ValidString(s) || strings.ContainsAny(s, "\r\x00") || strings.HasPrefix(s, "\ufeff") ||
+			strings.HasPrefix(s, string(zipMagic)) || strings.HasPrefix(s, string(oleMagic)) {
 			return
 		}
 		r := csv.NewReader(strings.NewReader(s))

@@ -84,11 +84,12 @@ var (
 	oleMagic = []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") // .xls, .et and encrypted .xlsx
 )
 
-// Read reads a CSV or .xlsx file into a Table. filename is used only for its
-// extension: .csv and .txt are read as CSV, .xlsx as Excel (its first sheet);
-// any other extension is an error. The content is sniffed too, so an .xlsx
-// renamed to .csv is still read as Excel and an old .xls renamed to .xlsx gets
-// a helpful message.
+// Read reads a CSV or .xlsx file into a Table whose header is the first
+// non-blank row. filename is used only for its extension: .csv and .txt are
+// read as CSV, .xlsx as Excel (its first sheet); .xls gets a message asking
+// for .xlsx, and any other extension is an error. The content is sniffed
+// too, so an .xlsx renamed to .csv is still read as Excel and an old .xls
+// renamed to .xlsx gets the .xls message.
 //
 // CSV may be UTF-8 (with or without BOM), GBK/GB18030 or, as Excel's
 // 「Unicode 文本」 export, UTF-16 with BOM; the separator (comma, tab or
@@ -96,7 +97,9 @@ var (
 // the file is an error naming the line where the quoted cell starts.
 //
 // From .xlsx, cells are read as Excel displays them, except that dates in
-// Excel's default short date format come out as 2006-01-02; see [ParseDate].
+// Excel's default date format come out as 2024-07-01 whatever the locale of
+// the computer that saved the file; see [ParseDate]. Formulas give their
+// last computed value.
 //
 // limit caps the file size in bytes; limit <= 0 means no cap. A header
 // without rows is not an error; an empty file is. Every error is an *Error.

@@ -40,7 +40,7 @@ func readXLSX(data []byte, limit int64) (t *Table, err error) {
 		return nil, &Error{Message: msgBadXLSX, Err: err}
 	}
 	unzipLimit := int64(excelize.UnzipSizeLimit)
-	if limit > 0 {
+	if limit > 0 && limit <= unzipLimit/unzipRatio {
 		unzipLimit = max(limit*unzipRatio, 64<<20)
 	}
 	var size uint64

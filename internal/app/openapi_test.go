@@ -1,0 +1,715 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"minzheng/internal/app"
+	"minzheng/internal/audit"
+	"minzheng/internal/auth"
+	"minzheng/internal/division"
+	"minzheng/internal/errs"
+	"minzheng/internal/idcard"
+	"minzheng/internal/registry"
+)
+
+// openAPIDoc is the parsed OpenAPI document.
+type openAPIDoc struct {
+	root map[string]any
+}
+
+func loadOpenAPI(t *testing.T) *openAPIDoc {
+	t.Helper()
+	b, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root map[string]any
+	if err := json.Unmarshal(b, &root); err != nil {
+		t.Fatalf("openapi.json is not JSON: %v", err)
+	}
+	return &openAPIDoc{root: root}
+}
+
+var httpMethods = []string{"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+// operations returns the document's operations keyed "METHOD /path".
+func (d *openAPIDoc) operations() map[string]map[string]any {
+	out := map[string]map[string]any{}
+	paths, _ := d.root["paths"].(map[string]any)
+	for path, item := range paths {
+		item, _ := item.(map[string]any)
+		for _, m := range httpMethods {
+			if op, ok := item[m].(map[string]any); ok {
+				out[strings.ToUpper(m)+" "+path] = op
+			}
+		}
+	}
+	return out
+}
+
+// lookup follows a local $ref ("#/components/schemas/Person").
+func (d *openAPIDoc) lookup(ref string) (map[string]any, bool) {
+	p, ok := strings.CutPrefix(ref, "#/")
+	if !ok {
+		return nil, false
+	}
+	var cur any = d.root
+	for _, part := range strings.Split(p, "/") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
+		if cur, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	m, ok := cur.(map[string]any)
+	return m, ok
+}
+
+// resolve follows $ref until it reaches an object without one.
+func (d *openAPIDoc) resolve(s map[string]any) map[string]any {
+	for i := 0; i < 10; i++ {
+		ref, ok := s["$ref"].(string)
+		if !ok {
+			return s
+		}
+		if s, ok = d.lookup(ref); !ok {
+			return map[string]any{}
+		}
+	}
+	return s
+}
+
+// routePath turns a ServeMux pattern's path into an OpenAPI path.
+func routePath(p string) string {
+	p = strings.ReplaceAll(p, "{$}", "")
+	return regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\.\.\.\}`).ReplaceAllString(p, "{$1}")
+}
+
+// routeKey turns a ServeMux pattern into "METHOD /path" as the document
+// names operations.
+func routeKey(pattern string) string {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		return "ANY " + routePath(pattern)
+	}
+	return method + " " + routePath(path)
+}
+
+func TestOpenAPIDocument(t *testing.T) {
+	d := loadOpenAPI(t)
+	if v, _ := d.root["openapi"].(string); !strings.HasPrefix(v, "3.") {
+		t.Fatalf("openapi = %q, want 3.x", v)
+	}
+	info, _ := d.root["info"].(map[string]any)
+	if info["title"] == "" || info["version"] == "" {
+		t.Errorf("info needs a title and a version: %v", info)
+	}
+	scheme, ok := d.lookup("#/components/securitySchemes/bearerAuth")
+	if !ok || scheme["type"] != "http" || scheme["scheme"] != "bearer" {
+		t.Errorf("components.securitySchemes.bearerAuth = %v, want an http bearer scheme", scheme)
+	}
+
+	// Every $ref resolves.
+	var walk func(where string, v any)
+	walk = func(where string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				if _, ok := d.lookup(ref); !ok {
+					t.Errorf("%s: $ref %s does not resolve", where, ref)
+				}
+			}
+			for k, x := range v {
+				walk(where+"/"+k, x)
+			}
+		case []any:
+			for i, x := range v {
+				walk(fmt.Sprintf("%s/%d", where, i), x)
+			}
+		}
+	}
+	walk("#", d.root)
+
+	ids := map[string]string{}
+	for key, op := range d.operations() {
+		id, _ := op["operationId"].(string)
+		if id == "" {
+			t.Errorf("%s: no operationId", key)
+		} else if other, dup := ids[id]; dup {
+			t.Errorf("%s: operationId %s is also used by %s", key, id, other)
+		}
+		ids[id] = key
+		for _, f := range []string{"summary", "description"} {
+			if s, _ := op[f].(string); !hasHan(s) {
+				t.Errorf("%s: %s %q should be in Chinese", key, f, s)
+			}
+		}
+		responses, _ := op["responses"].(map[string]any)
+		if len(responses) == 0 {
+			t.Errorf("%s: no responses", key)
+		}
+		if sec, ok := op["security"].([]any); !ok || len(sec) > 0 {
+			if _, ok := responses["401"]; !ok {
+				t.Errorf("%s: needs a token but does not document 401", key)
+			}
+		}
+		for code, r := range responses {
+			r := d.resolve(r.(map[string]any))
+			if s, _ := r["description"].(string); s == "" {
+				t.Errorf("%s: response %s has no description", key, code)
+			}
+			if n, _ := strconv.Atoi(code); n >= 400 && key != "POST /api/v1/persons/import" {
+				if !d.isErrorResponse(r) {
+					t.Errorf("%s: response %s should use the Error schema", key, code)
+				}
+			}
+		}
+
+		// Path parameters match the {names} in the path.
+		_, path, _ := strings.Cut(key, " ")
+		want := regexp.MustCompile(`\{([^}]+)\}`).FindAllStringSubmatch(path, -1)
+		var inPath, declared []string
+		for _, m := range want {
+			inPath = append(inPath, m[1])
+		}
+		params, _ := op["parameters"].([]any)
+		for _, p := range params {
+			p := d.resolve(p.(map[string]any))
+			if p["in"] == "path" {
+				declared = append(declared, p["name"].(string))
+				if p["required"] != true {
+					t.Errorf("%s: path parameter %v must be required", key, p["name"])
+				}
+			}
+		}
+		slices.Sort(inPath)
+		slices.Sort(declared)
+		if !slices.Equal(inPath, declared) {
+			t.Errorf("%s: path has parameters %v, operation declares %v", key, inPath, declared)
+		}
+	}
+}
+
+func (d *openAPIDoc) isErrorResponse(r map[string]any) bool {
+	content, _ := r["content"].(map[string]any)
+	mt, _ := content["application/json"].(map[string]any)
+	s, _ := mt["schema"].(map[string]any)
+	return s["$ref"] == "#/components/schemas/Error"
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestOpenAPIRoutes checks that the document describes exactly the /api/v1
+// routes the router registers: a new route must be documented.
+func TestOpenAPIRoutes(t *testing.T) {
+	d := loadOpenAPI(t)
+	s := openServer(t, app.Config{DataDir: t.TempDir()})
+	routes := map[string]bool{}
+	for _, p := range apiPatterns(s.Router) {
+		routes[routeKey(p)] = true
+		if !strings.Contains(p, " ") {
+			t.Errorf("route %q has no method: register it as \"GET %s\" (or the methods it serves)", p, p)
+		}
+	}
+	ops := d.operations()
+	var undocumented, stale []string
+	for r := range routes {
+		if _, ok := ops[r]; !ok {
+			undocumented = append(undocumented, r)
+		}
+	}
+	for op := range ops {
+		if !routes[op] {
+			stale = append(stale, op)
+		}
+	}
+	slices.Sort(undocumented)
+	slices.Sort(stale)
+	if len(undocumented) > 0 {
+		t.Errorf("routes missing from internal/app/openapi.json:\n  %s", strings.Join(undocumented, "\n  "))
+	}
+	if len(stale) > 0 {
+		t.Errorf("openapi.json documents routes that are not registered:\n  %s", strings.Join(stale, "\n  "))
+	}
+
+	// The document served is the file.
+	rec := s.serve(newRequest("GET", "/api/v1/openapi.json", "", "", nil))
+	want, _ := os.ReadFile("openapi.json")
+	if rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), want) || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		t.Errorf("GET /api/v1/openapi.json: status %d, content type %q, %d bytes; want 200, JSON, the %d bytes of openapi.json",
+			rec.Code, rec.Header().Get("Content-Type"), rec.Body.Len(), len(want))
+	}
+}
+
+// jsonFields returns the JSON names of a struct type's fields (embedded
+// structs flattened) and those that are always present (no omitempty).
+func jsonFields(t reflect.Type) (names, always []string) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			n, a := jsonFields(f.Type)
+			names, always = append(names, n...), append(always, a...)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		names = append(names, name)
+		if !strings.Contains(opts, "omitempty") {
+			always = append(always, name)
+		}
+	}
+	return names, always
+}
+
+// objectSchema returns the properties and required names of an object
+// schema, merging allOf.
+func (d *openAPIDoc) objectSchema(s map[string]any) (props map[string]any, required []string) {
+	s = d.resolve(s)
+	props = map[string]any{}
+	if all, ok := s["allOf"].([]any); ok {
+		for _, sub := range all {
+			p, r := d.objectSchema(sub.(map[string]any))
+			for k, v := range p {
+				props[k] = v
+			}
+			required = append(required, r...)
+		}
+	}
+	if p, ok := s["properties"].(map[string]any); ok {
+		for k, v := range p {
+			props[k] = v
+		}
+	}
+	if r, ok := s["required"].([]any); ok {
+		for _, x := range r {
+			required = append(required, x.(string))
+		}
+	}
+	return props, required
+}
+
+// TestOpenAPISchemasMatchGo checks that the schemas name exactly the JSON
+// fields of the Go types, and that response schemas require exactly the
+// fields that are always sent.
+func TestOpenAPISchemasMatchGo(t *testing.T) {
+	d := loadOpenAPI(t)
+	cases := []struct {
+		schema   string
+		value    any
+		response bool // required = the fields without omitempty
+	}{
+		{"Person", registry.Person{}, true},
+		{"PersonList", registry.SearchResult{}, true},
+		{"Profile", registry.Profile{}, true},
+		{"Household", registry.Household{}, true},
+		{"ImportReport", registry.ImportReport{}, true},
+		{"RowError", registry.RowError{}, true},
+		{"NewPerson", registry.NewPerson{}, false},
+		{"User", auth.User{}, true},
+		{"NewUser", auth.NewUser{}, false},
+		{"AuditEntry", audit.Entry{}, true},
+		{"AuditVerifyResult", audit.Result{}, true},
+		{"DivisionRef", division.Ref{}, true},
+		{"FieldError", errs.FieldError{}, true},
+	}
+	for _, tc := range cases {
+		s, ok := d.lookup("#/components/schemas/" + tc.schema)
+		if !ok {
+			t.Errorf("no schema %s", tc.schema)
+			continue
+		}
+		props, required := d.objectSchema(s)
+		names, always := jsonFields(reflect.TypeOf(tc.value))
+		var documented []string
+		for k := range props {
+			documented = append(documented, k)
+		}
+		slices.Sort(documented)
+		slices.Sort(names)
+		if !slices.Equal(documented, names) {
+			t.Errorf("schema %s has properties %v; %T has JSON fields %v", tc.schema, documented, tc.value, names)
+		}
+		if tc.response {
+			slices.Sort(required)
+			slices.Sort(always)
+			if !slices.Equal(required, always) {
+				t.Errorf("schema %s requires %v; %T always sends %v", tc.schema, required, tc.value, always)
+			}
+		}
+	}
+
+	// The error shape and its codes.
+	errProps, _ := d.objectSchema(mustLookup(t, d, "#/components/schemas/Error"))
+	inner, _ := errProps["error"].(map[string]any)
+	props, required := d.objectSchema(inner)
+	names, always := jsonFields(reflect.TypeOf(errs.Error{}))
+	if got := slices.Sorted(maps.Keys(props)); !slices.Equal(got, slices.Sorted(slices.Values(names))) {
+		t.Errorf("error schema has properties %v; errs.Error has %v", got, names)
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(required)), slices.Sorted(slices.Values(always))) {
+		t.Errorf("error schema requires %v; errs.Error always sends %v", required, always)
+	}
+	code, _ := props["code"].(map[string]any)
+	var codes []string
+	for _, c := range code["enum"].([]any) {
+		codes = append(codes, c.(string))
+	}
+	wantCodes := []string{errs.Invalid, errs.NotFound, errs.Unauthorized, errs.Forbidden, errs.Conflict, errs.TooMany, errs.Internal}
+	if !slices.Equal(slices.Sorted(slices.Values(codes)), slices.Sorted(slices.Values(wantCodes))) {
+		t.Errorf("error codes %v, want %v", codes, wantCodes)
+	}
+	roles := mustLookup(t, d, "#/components/schemas/Role")["enum"].([]any)
+	var roleNames []string
+	for _, r := range roles {
+		roleNames = append(roleNames, r.(string))
+	}
+	var wantRoles []string
+	for _, r := range auth.Roles {
+		wantRoles = append(wantRoles, string(r))
+	}
+	if !slices.Equal(roleNames, wantRoles) {
+		t.Errorf("Role enum %v, want %v", roleNames, wantRoles)
+	}
+}
+
+func mustLookup(t *testing.T, d *openAPIDoc, ref string) map[string]any {
+	t.Helper()
+	s, ok := d.lookup(ref)
+	if !ok {
+		t.Fatalf("no %s", ref)
+	}
+	return s
+}
+
+// validate checks v, decoded from JSON, against schema s and returns what
+// is wrong. Objects with properties are treated as closed: a field the
+// document does not name is an error, so the document cannot fall behind
+// the code.
+func (d *openAPIDoc) validate(where string, v any, s map[string]any) []string {
+	s = d.resolve(s)
+	if v == nil {
+		if s["nullable"] == true {
+			return nil
+		}
+		return []string{where + ": null"}
+	}
+	if one, ok := s["oneOf"].([]any); ok {
+		var matched int
+		var all []string
+		for i, sub := range one {
+			p := d.validate(where, v, sub.(map[string]any))
+			if len(p) == 0 {
+				matched++
+			}
+			for _, x := range p {
+				all = append(all, fmt.Sprintf("oneOf[%d]: %s", i, x))
+			}
+		}
+		if matched != 1 {
+			return append([]string{fmt.Sprintf("%s: matches %d of the oneOf schemas", where, matched)}, all...)
+		}
+		return nil
+	}
+	typ, _ := s["type"].(string)
+	if _, ok := s["allOf"]; ok {
+		typ = "object"
+	}
+	var probs []string
+	switch typ {
+	case "object":
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: %T, want an object", where, v)}
+		}
+		props, required := d.objectSchema(s)
+		for _, r := range required {
+			if _, ok := obj[r]; !ok {
+				probs = append(probs, fmt.Sprintf("%s: missing required %s", where, r))
+			}
+		}
+		for k, x := range obj {
+			ps, ok := props[k].(map[string]any)
+			if !ok {
+				if len(props) > 0 {
+					probs = append(probs, fmt.Sprintf("%s: field %s is not in the document", where, k))
+				}
+				continue
+			}
+			probs = append(probs, d.validate(where+"."+k, x, ps)...)
+		}
+	case "array":
+		arr, ok := v.([]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: %T, want an array", where, v)}
+		}
+		items, _ := s["items"].(map[string]any)
+		for i, x := range arr {
+			probs = append(probs, d.validate(fmt.Sprintf("%s[%d]", where, i), x, items)...)
+		}
+	case "string":
+		str, ok := v.(string)
+		if !ok {
+			return []string{fmt.Sprintf("%s: %T, want a string", where, v)}
+		}
+		switch s["format"] {
+		case "date":
+			if _, err := time.Parse("2006-01-02", str); err != nil {
+				probs = append(probs, fmt.Sprintf("%s: %q is not a date", where, str))
+			}
+		case "date-time":
+			if _, err := time.Parse(time.RFC3339Nano, str); err != nil {
+				probs = append(probs, fmt.Sprintf("%s: %q is not a date-time", where, str))
+			}
+		}
+		if p, ok := s["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(str) {
+			probs = append(probs, fmt.Sprintf("%s: %q does not match %s", where, str, p))
+		}
+	case "integer":
+		n, ok := v.(float64)
+		if !ok || n != float64(int64(n)) {
+			return []string{fmt.Sprintf("%s: %v, want an integer", where, v)}
+		}
+		if lo, ok := s["minimum"].(float64); ok && n < lo {
+			probs = append(probs, fmt.Sprintf("%s: %v below the minimum %v", where, n, lo))
+		}
+		if hi, ok := s["maximum"].(float64); ok && n > hi {
+			probs = append(probs, fmt.Sprintf("%s: %v above the maximum %v", where, n, hi))
+		}
+	case "number":
+		if _, ok := v.(float64); !ok {
+			return []string{fmt.Sprintf("%s: %T, want a number", where, v)}
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			return []string{fmt.Sprintf("%s: %T, want a boolean", where, v)}
+		}
+	}
+	if enum, ok := s["enum"].([]any); ok && !slices.Contains(enum, v) {
+		probs = append(probs, fmt.Sprintf("%s: %v is not one of %v", where, v, enum))
+	}
+	return probs
+}
+
+// sample is one request of TestOpenAPIResponses.
+type sample struct {
+	name   string
+	req    func() *http.Request
+	status int
+	badReq bool // the request body is meant to break the schema
+}
+
+// TestOpenAPIResponses sends real requests of every documented operation
+// and checks each answer's status is documented for it and its body
+// matches the schema, and that the request bodies match theirs.
+func TestOpenAPIResponses(t *testing.T) {
+	d := loadOpenAPI(t)
+	eachDB(t, func(t *testing.T, cfg app.Config) {
+		s := openServer(t, cfg)
+		ctx := context.Background()
+		admin := s.staff(t, "admin", auth.CityAdmin, city)
+		adviser := s.staff(t, "adviser", auth.Adviser, xuhui)
+		committee := firstCommittee(t, s.App.Divisions.Tree, xuhui)
+		street := committee[:9]
+		seq := 0
+		number := func() string {
+			seq++
+			return idcard.Build(xuhui, time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, seq), seq)
+		}
+		headNumber := number()
+		head, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "张三", IDNumber: headNumber, HukouDivision: committee, ResidenceDivision: committee, Address: "天平路 1 号"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "李四", IDNumber: number(), ResidenceDivision: committee, HouseholdID: head.HouseholdID, Relation: "配偶"}); err != nil {
+			t.Fatal(err)
+		}
+		get := func(path, token string) func() *http.Request {
+			return func() *http.Request { return newRequest("GET", path, token, "", nil) }
+		}
+		post := func(path, token string, body any) func() *http.Request {
+			return func() *http.Request { return jsonRequest(t, "POST", path, token, body) }
+		}
+		upload := func(token, query, csv string) func() *http.Request {
+			return func() *http.Request {
+				var body bytes.Buffer
+				mw := multipart.NewWriter(&body)
+				if csv != "" {
+					w, _ := mw.CreateFormFile("file", "people.csv")
+					w.Write([]byte(csv))
+				}
+				mw.Close()
+				return newRequest("POST", "/api/v1/persons/import"+query, token, mw.FormDataContentType(), body.Bytes())
+			}
+		}
+		importHeader := "户号,姓名,身份证号,与户主关系,户籍地代码,居住地代码,出生日期,月收入,残疾类别,残疾等级,死亡日期,地址\n"
+		person := fmt.Sprintf("/api/v1/persons/%d", head.ID)
+		samples := []sample{
+			{name: "document", req: get("/api/v1/openapi.json", ""), status: 200},
+			{name: "me", req: get("/api/v1/me", adviser), status: 200},
+			{name: "me, anonymous", req: get("/api/v1/me", ""), status: 401},
+			{name: "me, bad token", req: get("/api/v1/me", "mz_nope"), status: 401},
+			{name: "users", req: get("/api/v1/users", admin), status: 200},
+			{name: "users, adviser", req: get("/api/v1/users", adviser), status: 403},
+			{name: "create user", req: post("/api/v1/users", admin, auth.NewUser{Name: "wang.wu", Display: "王五", Role: auth.Reviewer, Division: xuhui}), status: 201},
+			{name: "create user, bad role", req: post("/api/v1/users", admin, map[string]any{"name": "zhao", "role": "boss", "division": xuhui}), status: 422, badReq: true},
+			{name: "create user, adviser", req: post("/api/v1/users", adviser, auth.NewUser{Name: "qian", Role: auth.Clerk, Division: xuhui}), status: 403},
+			{name: "audit", req: get("/api/v1/audit?limit=5&action=person.create", admin), status: 200},
+			{name: "audit, adviser", req: get("/api/v1/audit", adviser), status: 403},
+			{name: "audit verify", req: get("/api/v1/audit/verify", admin), status: 200},
+			{name: "city", req: get("/api/v1/divisions/"+city, admin), status: 200},
+			{name: "committee", req: get("/api/v1/divisions/"+committee, adviser), status: 200},
+			{name: "street", req: get("/api/v1/divisions/"+street, adviser), status: 200},
+			{name: "no such division", req: get("/api/v1/divisions/999999", admin), status: 404},
+			{name: "search", req: get("/api/v1/persons?q=&limit=5", adviser), status: 200},
+			{name: "search by ID number", req: get("/api/v1/persons?q="+headNumber, admin), status: 200},
+			{name: "create person", req: post("/api/v1/persons", admin, registry.NewPerson{Name: "赵六", IDNumber: number(), HukouDivision: committee, ResidenceDivision: committee, MonthlyIncome: 3000, DisabilityCategory: "visual", DisabilityGrade: 2, Address: "天平路 2 号"}), status: 201},
+			{name: "create person, bad number", req: post("/api/v1/persons", admin, registry.NewPerson{Name: "钱七", IDNumber: badCheck(number()), ResidenceDivision: committee}), status: 422},
+			{name: "create person, unknown field", req: post("/api/v1/persons", admin, map[string]any{"name": "孙八", "nickname": "八"}), status: 422, badReq: true},
+			{name: "create person, adviser", req: post("/api/v1/persons", adviser, registry.NewPerson{Name: "周九", IDNumber: number(), ResidenceDivision: committee}), status: 403},
+			{name: "export", req: get("/api/v1/persons/export.xlsx?q="+url.QueryEscape("张"), adviser), status: 200},
+			{name: "profile", req: get(person, adviser), status: 200},
+			{name: "no such person", req: get("/api/v1/persons/99999999", adviser), status: 404},
+			{name: "ID number", req: get(person+"/id-number", admin), status: 200},
+			{name: "ID number, adviser", req: get(person+"/id-number", adviser), status: 403},
+			{name: "import", req: upload(admin, "", importHeader+fmt.Sprintf("H1,吴十,%s,户主,%s,%s,,5000,,0,,天平路 3 号\n", number(), committee, committee)), status: 200},
+			{name: "import, dry run", req: upload(admin, "?dry_run=1", importHeader+fmt.Sprintf("H2,郑一,%s,户主,,%s,,,,,,\n", number(), committee)), status: 200},
+			{name: "import, bad rows", req: upload(admin, "", importHeader+fmt.Sprintf("H3,王二,%s,户主,%s,%s,,,,,,\nH3,,123,配偶,,%s,,,,,,\n", number(), committee, committee, committee)), status: 422},
+			{name: "import, no file", req: upload(admin, "", ""), status: 422},
+			{name: "import, adviser", req: upload(adviser, "", importHeader), status: 403},
+		}
+		exercised := map[string]bool{}
+		for _, sm := range samples {
+			t.Run(sm.name, func(t *testing.T) {
+				req := sm.req()
+				_, pattern := s.Router.Handler(req)
+				key := routeKey(pattern)
+				op, ok := d.operations()[key]
+				if !ok {
+					t.Fatalf("%s %s is routed to %q, which the document does not describe", req.Method, req.URL, pattern)
+				}
+				if !sm.badReq && strings.HasPrefix(req.Header.Get("Content-Type"), "application/json") {
+					b, _ := io.ReadAll(req.Body)
+					req.Body = io.NopCloser(bytes.NewReader(b))
+					var v any
+					if err := json.Unmarshal(b, &v); err != nil {
+						t.Fatal(err)
+					}
+					schema := d.mediaSchema(op["requestBody"], "application/json")
+					if schema == nil {
+						t.Fatalf("%s: no JSON request body documented", key)
+					}
+					for _, p := range d.validate("request", v, schema) {
+						t.Errorf("%s: %s", key, p)
+					}
+				}
+				rec := s.serve(req)
+				if rec.Code != sm.status {
+					t.Fatalf("%s: status %d, want %d; body %s", key, rec.Code, sm.status, truncate(rec.Body.String()))
+				}
+				if rec.Code < 300 {
+					exercised[key] = true
+				}
+				responses, _ := op["responses"].(map[string]any)
+				resp, ok := responses[strconv.Itoa(rec.Code)].(map[string]any)
+				if !ok {
+					t.Fatalf("%s: status %d is not documented", key, rec.Code)
+				}
+				resp = d.resolve(resp)
+				ctype, _, _ := strings.Cut(rec.Header().Get("Content-Type"), ";")
+				content, _ := resp["content"].(map[string]any)
+				if _, ok := content[ctype]; !ok {
+					t.Fatalf("%s: status %d answered with %s, the document has %v", key, rec.Code, ctype, slices.Sorted(maps.Keys(content)))
+				}
+				if ctype != "application/json" {
+					return
+				}
+				var v any
+				if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+					t.Fatalf("%s: body is not JSON: %v", key, err)
+				}
+				schema := d.mediaSchema(resp, ctype)
+				if schema == nil {
+					t.Fatalf("%s: status %d has no JSON schema", key, rec.Code)
+				}
+				for _, p := range d.validate("response", v, schema) {
+					t.Errorf("%s %d: %s", key, rec.Code, p)
+				}
+				if rec.Code == 201 && key == "POST /api/v1/persons" && !strings.HasPrefix(rec.Header().Get("Location"), "/api/v1/persons/") {
+					t.Errorf("%s: Location %q", key, rec.Header().Get("Location"))
+				}
+			})
+		}
+
+		// The catch-all answers unknown API paths with the error shape.
+		rec := s.serve(newRequest("GET", "/api/v1/nope", admin, "", nil))
+		var v any
+		json.Unmarshal(rec.Body.Bytes(), &v)
+		if p := d.validate("response", v, mustLookup(t, d, "#/components/schemas/Error")); rec.Code != 404 || len(p) > 0 {
+			t.Errorf("GET /api/v1/nope: status %d, %v", rec.Code, p)
+		}
+
+		var missing []string
+		for key := range d.operations() {
+			if !exercised[key] {
+				missing = append(missing, key)
+			}
+		}
+		slices.Sort(missing)
+		if len(missing) > 0 && !t.Failed() {
+			t.Errorf("operations without a successful sample in TestOpenAPIResponses (add one):\n  %s", strings.Join(missing, "\n  "))
+		}
+	})
+}
+
+// mediaSchema returns the schema of a request body or response for a
+// media type, or nil.
+func (d *openAPIDoc) mediaSchema(v any, mediaType string) map[string]any {
+	m, _ := v.(map[string]any)
+	m = d.resolve(m)
+	content, _ := m["content"].(map[string]any)
+	mt, _ := content[mediaType].(map[string]any)
+	s, _ := mt["schema"].(map[string]any)
+	return s
+}
+
+// badCheck returns number with a wrong check character.
+func badCheck(number string) string {
+	c := byte('0')
+	if number[17] == '0' {
+		c = '1'
+	}
+	return number[:17] + string(c)
+}
