@@ -64,90 +64,104 @@ func (s statuses) but(own, other int, roles ...auth.Role) statuses {
 // routeCase says how to call a route for a target in a district and what
 // each role must get.
 type routeCase struct {
-	request func(f *accessFixture, token, district string) *http.Request
+	request requestFunc
 	want    statuses
 	public  bool   // anonymous callers get 200 rather than 401
 	field   string // the field a 422 answer must name
+	// cityWide lists roles that get their outcome only with the whole city
+	// as jurisdiction; the same roles at a district get 403.
+	cityWide []auth.Role
+}
+
+// requestFunc builds the request of a caller with token for a target in
+// district.
+type requestFunc func(f *accessFixture, t *testing.T, token, district string) *http.Request
+
+// getPath requests GET path, whatever the district.
+func getPath(path string) requestFunc {
+	return func(f *accessFixture, t *testing.T, tok, d string) *http.Request { return f.req("GET", path, tok) }
+}
+
+// getFor requests GET of the path built for the district.
+func getFor(path func(f *accessFixture, d string) string) requestFunc {
+	return func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
+		return f.req("GET", path(f, d), tok)
+	}
 }
 
 // accessTable has one entry per /api/v1 route. A route without an entry
 // fails TestAPIAccess: decide who may call it before shipping it.
 var accessTable = map[string]routeCase{
 	"GET /api/v1/openapi.json": {
-		request: func(f *accessFixture, tok, d string) *http.Request { return f.req("GET", "/api/v1/openapi.json", tok) },
+		request: getPath("/api/v1/openapi.json"),
 		want:    every(200, 200),
 		public:  true,
 	},
 	"GET /api/v1/me": {
-		request: func(f *accessFixture, tok, d string) *http.Request { return f.req("GET", "/api/v1/me", tok) },
+		request: getPath("/api/v1/me"),
 		want:    every(200, 200),
 	},
 	"GET /api/v1/users": {
-		request: func(f *accessFixture, tok, d string) *http.Request { return f.req("GET", "/api/v1/users", tok) },
+		request: getPath("/api/v1/users"),
 		want:    every(403, 403).but(200, 200, auth.DistrictAdmin, auth.CityAdmin, auth.Auditor),
 	},
 	"POST /api/v1/users": {
-		request: func(f *accessFixture, tok, d string) *http.Request {
+		request: func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
 			f.n++
 			body := auth.NewUser{Name: fmt.Sprintf("new_clerk_%d", f.n), Display: "新受理员", Role: auth.Clerk, Division: d}
-			return jsonRequest(f.t, "POST", "/api/v1/users", tok, body)
+			return jsonRequest(t, "POST", "/api/v1/users", tok, body)
 		},
-		// A city administrator's role, not its jurisdiction, lets it create
-		// accounts anywhere (auth.Service.CreateUser), even when its own
-		// division is a district.
-		want:  every(403, 403).but(201, 422, auth.DistrictAdmin).but(201, 201, auth.CityAdmin),
+		// Every administrator creates accounts only inside its own
+		// jurisdiction; one at city level may create them anywhere.
+		want:  every(403, 403).but(201, 422, auth.DistrictAdmin, auth.CityAdmin),
 		field: "division",
 	},
 	"GET /api/v1/audit": {
-		request: func(f *accessFixture, tok, d string) *http.Request { return f.req("GET", "/api/v1/audit?limit=5", tok) },
-		want:    every(403, 403).but(200, 200, auth.CityAdmin, auth.Auditor),
+		request:  getPath("/api/v1/audit?limit=5"),
+		want:     every(403, 403).but(200, 200, auth.CityAdmin, auth.Auditor),
+		cityWide: []auth.Role{auth.CityAdmin, auth.Auditor},
 	},
 	"GET /api/v1/audit/verify": {
-		request: func(f *accessFixture, tok, d string) *http.Request { return f.req("GET", "/api/v1/audit/verify", tok) },
-		want:    every(403, 403).but(200, 200, auth.CityAdmin, auth.Auditor),
+		request:  getPath("/api/v1/audit/verify"),
+		want:     every(403, 403).but(200, 200, auth.CityAdmin, auth.Auditor),
+		cityWide: []auth.Role{auth.CityAdmin, auth.Auditor},
 	},
 	"GET /api/v1/divisions/{code}": {
 		// Any division may be browsed; the counts are limited to the
 		// caller's jurisdiction (checked in detail below).
-		request: func(f *accessFixture, tok, d string) *http.Request { return f.req("GET", "/api/v1/divisions/"+d, tok) },
+		request: getFor(func(f *accessFixture, d string) string { return "/api/v1/divisions/" + d }),
 		want:    every(200, 200),
 	},
 	"GET /api/v1/persons": {
-		request: func(f *accessFixture, tok, d string) *http.Request {
-			return f.req("GET", "/api/v1/persons?q="+url.QueryEscape(f.names[d]), tok)
-		},
-		want: every(200, 200),
+		request: getFor(func(f *accessFixture, d string) string { return "/api/v1/persons?q=" + url.QueryEscape(f.names[d]) }),
+		want:    every(200, 200),
 	},
 	"POST /api/v1/persons": {
-		request: func(f *accessFixture, tok, d string) *http.Request {
+		request: func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
 			number, c := f.newNumber(d), f.committee[d]
 			body := registry.NewPerson{Name: "测试登记" + number[14:17], IDNumber: number, HukouDivision: c, ResidenceDivision: c, Relation: "户主"}
-			return jsonRequest(f.t, "POST", "/api/v1/persons", tok, body)
+			return jsonRequest(t, "POST", "/api/v1/persons", tok, body)
 		},
 		want:  every(403, 403).but(201, 422, auth.Clerk, auth.DistrictAdmin, auth.CityAdmin),
 		field: "residence_division",
 	},
 	"GET /api/v1/persons/export.xlsx": {
-		request: func(f *accessFixture, tok, d string) *http.Request {
-			return f.req("GET", "/api/v1/persons/export.xlsx?q="+url.QueryEscape(f.names[d]), tok)
-		},
+		request: getFor(func(f *accessFixture, d string) string {
+			return "/api/v1/persons/export.xlsx?q=" + url.QueryEscape(f.names[d])
+		}),
 		want: every(200, 200),
 	},
 	"GET /api/v1/persons/{id}": {
 		// Outside the jurisdiction reads as absent.
-		request: func(f *accessFixture, tok, d string) *http.Request {
-			return f.req("GET", fmt.Sprintf("/api/v1/persons/%d", f.only[d]), tok)
-		},
-		want: every(200, 404),
+		request: getFor(func(f *accessFixture, d string) string { return fmt.Sprintf("/api/v1/persons/%d", f.only[d]) }),
+		want:    every(200, 404),
 	},
 	"GET /api/v1/persons/{id}/id-number": {
-		request: func(f *accessFixture, tok, d string) *http.Request {
-			return f.req("GET", fmt.Sprintf("/api/v1/persons/%d/id-number", f.only[d]), tok)
-		},
-		want: every(200, 404).but(403, 403, auth.Clerk, auth.Adviser),
+		request: getFor(func(f *accessFixture, d string) string { return fmt.Sprintf("/api/v1/persons/%d/id-number", f.only[d]) }),
+		want:    every(200, 404).but(403, 403, auth.Clerk, auth.Adviser),
 	},
 	"POST /api/v1/persons/import": {
-		request: func(f *accessFixture, tok, d string) *http.Request { return f.importRequest(tok, d) },
+		request: (*accessFixture).importRequest,
 		// A file of people outside the jurisdiction is refused row by row:
 		// 422 with the import report.
 		want:  every(403, 403).but(200, 422, auth.Clerk, auth.DistrictAdmin, auth.CityAdmin),
@@ -159,7 +173,6 @@ var accessTable = map[string]routeCase{
 // districts and at city level, and a few known persons.
 type accessFixture struct {
 	*apiServer
-	t         *testing.T
 	committee map[string]string // district → one of its residents' committees
 	only      map[string]int64  // district → a person registered and living only there
 	names     map[string]string // district → that person's (unique) name
@@ -181,7 +194,7 @@ func newAccessFixture(t *testing.T, cfg app.Config) *accessFixture {
 	t.Helper()
 	ctx := context.Background()
 	s := openServer(t, cfg)
-	f := &accessFixture{apiServer: s, t: t, committee: map[string]string{}, only: map[string]int64{}, names: map[string]string{}, numbers: map[int64]string{}}
+	f := &accessFixture{apiServer: s, committee: map[string]string{}, only: map[string]int64{}, names: map[string]string{}, numbers: map[int64]string{}}
 	if _, err := s.App.Generate(ctx, 2000, 1, noProgress{}); err != nil {
 		t.Fatalf("generate: %v", err)
 	}
@@ -205,27 +218,28 @@ func newAccessFixture(t *testing.T, cfg app.Config) *accessFixture {
 
 	for _, d := range []string{xuhui, pudong} {
 		for _, r := range auth.Roles {
-			f.addCaller(r, d)
+			f.addCaller(t, r, d)
 		}
 	}
-	f.addCaller(auth.CityAdmin, city)
-	f.addCaller(auth.Auditor, city)
+	f.addCaller(t, auth.CityAdmin, city)
+	f.addCaller(t, auth.Auditor, city)
 	return f
 }
 
-func (f *accessFixture) addCaller(r auth.Role, division string) {
+func (f *accessFixture) addCaller(t *testing.T, r auth.Role, division string) {
 	name := fmt.Sprintf("%s_%s", r, division)
-	f.callers = append(f.callers, caller{name: name, role: r, division: division, token: f.staff(f.t, name, r, division)})
+	f.callers = append(f.callers, caller{name: name, role: r, division: division, token: f.staff(t, name, r, division)})
 }
 
 // caller returns the named caller.
-func (f *accessFixture) caller(name string) caller {
+func (f *accessFixture) caller(t *testing.T, name string) caller {
+	t.Helper()
 	for _, c := range f.callers {
 		if c.name == name {
 			return c
 		}
 	}
-	f.t.Fatalf("no caller %s", name)
+	t.Fatalf("no caller %s", name)
 	return caller{}
 }
 
@@ -258,7 +272,7 @@ func (f *accessFixture) req(method, target, token string) *http.Request {
 }
 
 // importRequest uploads a CSV file of a two-person household in district d.
-func (f *accessFixture) importRequest(token, d string) *http.Request {
+func (f *accessFixture) importRequest(t *testing.T, token, d string) *http.Request {
 	f.n++
 	hh, c := f.n, f.committee[d]
 	head, spouse := f.newNumber(d), f.newNumber(d)
@@ -270,7 +284,7 @@ func (f *accessFixture) importRequest(token, d string) *http.Request {
 	mw := multipart.NewWriter(&body)
 	w, err := mw.CreateFormFile("file", "people.csv")
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	w.Write(csv.Bytes())
 	mw.Close()
@@ -288,6 +302,7 @@ func TestAPIAccess(t *testing.T) {
 		t.Run("search scope", func(t *testing.T) { testSearchScope(t, f) })
 		t.Run("division counts", func(t *testing.T) { testDivisionCounts(t, f) })
 		t.Run("export scope", func(t *testing.T) { testExportScope(t, f) })
+		t.Run("user list scope", func(t *testing.T) { testUserScope(t, f) })
 		t.Run("id number is audited", func(t *testing.T) { testRevealAudited(t, f) })
 		t.Run("audit chain intact", func(t *testing.T) {
 			res, err := f.App.Audit.Verify(context.Background())
@@ -351,19 +366,22 @@ func testWalk(t *testing.T, f *accessFixture) {
 			if rc.public {
 				anon = 200
 			}
-			check("anonymous", xuhui, rc.request(f, "", xuhui), anon)
-			check("bad token", xuhui, rc.request(f, "mz_not-a-real-token", xuhui), 401)
+			check("anonymous", xuhui, rc.request(f, t, "", xuhui), anon)
+			check("bad token", xuhui, rc.request(f, t, "mz_not-a-real-token", xuhui), 401)
 			for _, c := range f.callers {
 				o, ok := rc.want[c.role]
 				if !ok {
 					t.Fatalf("entry has no outcome for role %s", c.role)
 				}
 				own, other := c.division, otherDistrict(c.division)
+				if c.division != city && slices.Contains(rc.cityWide, c.role) {
+					o = outcome{403, 403}
+				}
 				if c.division == city {
 					own, other, o.other = xuhui, pudong, o.own
 				}
-				check(c.name, own, rc.request(f, c.token, own), o.own)
-				check(c.name, other, rc.request(f, c.token, other), o.other)
+				check(c.name, own, rc.request(f, t, c.token, own), o.own)
+				check(c.name, other, rc.request(f, t, c.token, other), o.other)
 			}
 		})
 	}
@@ -431,7 +449,7 @@ func (f *accessFixture) count(t *testing.T, query string, args ...any) int64 {
 // returns exactly the people registered or living in the district.
 func testSearchScope(t *testing.T, f *accessFixture) {
 	for _, who := range []string{"reviewer_" + xuhui, "clerk_" + pudong, "auditor_" + city} {
-		c := f.caller(who)
+		c := f.caller(t, who)
 		prefix := auth.JurisdictionPrefix(c.division)
 		want := f.count(t, `SELECT COUNT(*) FROM persons WHERE `+inDistrict, prefix+"%")
 		if want < 20 {
@@ -462,7 +480,7 @@ func testSearchScope(t *testing.T, f *accessFixture) {
 	// Someone registered in one district and living in another is seen
 	// from both, and from nowhere else.
 	for who, want := range map[string]int{"reviewer_" + xuhui: 200, "reviewer_" + pudong: 200} {
-		f.get(t, fmt.Sprintf("/api/v1/persons/%d", f.cross), f.caller(who).token, want, nil)
+		f.get(t, fmt.Sprintf("/api/v1/persons/%d", f.cross), f.caller(t, who).token, want, nil)
 	}
 	huangpu := f.staff(t, "reviewer_310101", auth.Reviewer, "310101")
 	f.get(t, fmt.Sprintf("/api/v1/persons/%d", f.cross), huangpu, 404, nil)
@@ -505,7 +523,7 @@ func testDivisionCounts(t *testing.T, f *accessFixture) {
 	}
 	for _, tc := range cases {
 		var n divisionNode
-		f.get(t, "/api/v1/divisions/"+tc.code, f.caller(tc.who).token, 200, &n)
+		f.get(t, "/api/v1/divisions/"+tc.code, f.caller(t, tc.who).token, 200, &n)
 		if n.Code != tc.code || n.Persons != tc.persons || n.Households != tc.householdsCount {
 			t.Errorf("%s asks for %s: code %s, persons %d, households %d; want persons %d, households %d",
 				tc.who, tc.code, n.Code, n.Persons, n.Households, tc.persons, tc.householdsCount)
@@ -530,7 +548,7 @@ func testExportScope(t *testing.T, f *accessFixture) {
 		full[n] = true
 	}
 	for _, who := range []string{"reviewer_" + xuhui, "adviser_" + pudong, "city_admin_" + city} {
-		c := f.caller(who)
+		c := f.caller(t, who)
 		prefix := auth.JurisdictionPrefix(c.division)
 		rec := f.serve(f.req("GET", "/api/v1/persons/export.xlsx", c.token))
 		if rec.Code != 200 {
@@ -572,7 +590,7 @@ func testExportScope(t *testing.T, f *accessFixture) {
 // entry naming the reader and the person.
 func testRevealAudited(t *testing.T, f *accessFixture) {
 	ctx := context.Background()
-	c := f.caller("reviewer_" + xuhui)
+	c := f.caller(t, "reviewer_"+xuhui)
 	id := f.only[xuhui]
 	filter := audit.Filter{Action: "person.view_id_number", Actor: c.name, EntityID: fmt.Sprint(id)}
 	before, err := f.App.Audit.List(ctx, filter)
@@ -603,5 +621,28 @@ func testRevealAudited(t *testing.T, f *accessFixture) {
 	e := after[0]
 	if e.Role != string(auth.Reviewer) || e.Entity != "person" || strings.Contains(e.Detail, f.numbers[id]) {
 		t.Errorf("audit entry %+v: want role reviewer, entity person, no full ID number in the detail", e)
+	}
+}
+
+// testUserScope checks that account lists hold the accounts inside the
+// caller's jurisdiction, all of them.
+func testUserScope(t *testing.T, f *accessFixture) {
+	for _, who := range []string{"district_admin_" + xuhui, "auditor_" + pudong, "city_admin_" + city} {
+		c := f.caller(t, who)
+		prefix := auth.JurisdictionPrefix(c.division)
+		var res struct {
+			Total int         `json:"total"`
+			Items []auth.User `json:"items"`
+		}
+		f.get(t, "/api/v1/users", c.token, 200, &res)
+		want := f.count(t, `SELECT COUNT(*) FROM users WHERE division LIKE $1`, prefix+"%")
+		if int64(res.Total) != want || len(res.Items) != res.Total {
+			t.Errorf("%s: total %d, %d items; want %d", who, res.Total, len(res.Items), want)
+		}
+		for _, u := range res.Items {
+			if !strings.HasPrefix(u.Division, prefix) {
+				t.Errorf("%s: lists %s of %s, outside %s", who, u.Name, u.Division, c.division)
+			}
+		}
 	}
 }

@@ -167,9 +167,10 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.BeforeID > 0 {
 		add("id < $%d", f.BeforeID)
 	}
-	if f.Limit <= 0 || f.Limit > 1000 {
+	if f.Limit <= 0 {
 		f.Limit = 100
 	}
+	f.Limit = min(f.Limit, 1000)
 	q := `SELECT id, at, actor, role, action, entity, entity_id, detail, remote, prev_hash, hash FROM audit_log`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

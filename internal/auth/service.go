@@ -90,13 +90,11 @@ func (s *Service) CreateUser(ctx context.Context, by Principal, nu NewUser) (Use
 	if err := fe.Err(); err != nil {
 		return User{}, "", err
 	}
-	if by.Role != CityAdmin {
-		if !by.Covers(nu.Division) {
-			return User{}, "", errs.Field("division", "只能在本辖区（%s）内创建账号", by.Division)
-		}
-		if nu.Role == CityAdmin || nu.Role == DistrictAdmin || nu.Role == Auditor {
-			return User{}, "", errs.Field("role", "只有市管理员可以创建“%s”账号", nu.Role.Label())
-		}
+	if !by.Covers(nu.Division) {
+		return User{}, "", errs.Field("division", "只能在本辖区（%s）内创建账号", by.Division)
+	}
+	if (nu.Role == CityAdmin || nu.Role == DistrictAdmin || nu.Role == Auditor) && !(by.Role == CityAdmin && by.Prefix() == "31") {
+		return User{}, "", errs.Field("role", "只有全市范围的市管理员可以创建“%s”账号", nu.Role.Label())
 	}
 	password := NewPassword()
 	u := User{Name: nu.Name, Display: nu.Display, Role: nu.Role, Division: nu.Division, CreatedAt: s.now().UTC()}
@@ -124,7 +122,7 @@ func (s *Service) ResetPassword(ctx context.Context, by Principal, name string) 
 	if err != nil {
 		return "", err
 	}
-	if !by.Can(UserAdmin) || (by.Role != CityAdmin && !by.Covers(u.Division)) {
+	if !by.Can(UserAdmin) || !by.Covers(u.Division) {
 		return "", errs.E(errs.Forbidden, "您无权重置该账号的密码")
 	}
 	password := NewPassword()

@@ -85,8 +85,12 @@ func (t *Tree) Name(code string) string {
 	return ""
 }
 
-// FullName returns the names from the district down, e.g. 徐汇区天平路街道.
+// FullName returns the names from the district down, e.g. 徐汇区天平路街道;
+// for the city itself its name.
 func (t *Tree) FullName(code string) string {
+	if code == t.root {
+		return t.Name(code)
+	}
 	var parts []string
 	for _, r := range t.Path(code) {
 		if r.Code != t.root {

@@ -31,7 +31,10 @@ func (r *Router) H(pattern string, fn HandlerFunc) { r.Handle(pattern, r.Errors.
 func (r *Router) Patterns(prefix string) []string {
 	var out []string
 	for _, p := range r.patterns {
-		_, path, _ := strings.Cut(p, " ")
+		m, path, ok := strings.Cut(p, " ")
+		if !ok {
+			path = m
+		}
 		if strings.HasPrefix(path, prefix) {
 			out = append(out, p)
 		}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -225,6 +226,10 @@ func (h *HTTP) importPage(w http.ResponseWriter, r *http.Request) error {
 func readUpload(r *http.Request) (*tabular.Table, string, error) {
 	r.Body = http.MaxBytesReader(nil, r.Body, MaxUpload+1<<20)
 	f, hdr, err := r.FormFile("file")
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, "", errs.Field("file", "文件超过 %d MB 的上限，请拆分后分批导入", MaxUpload>>20)
+	}
 	if err != nil {
 		return nil, "", errs.Field("file", "请选择要上传的文件")
 	}

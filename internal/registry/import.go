@@ -198,11 +198,17 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, t *tabular.Table
 			if !ok || g.householdNo == "" {
 				var err error
 				hid, ok, err = s.householdByNo(ctx, tx, p, g.householdNo)
+				if e := errs.As(err); e != nil {
+					return errs.E(e.Code, "第 %d 行：%s", g.line, e.Message)
+				}
 				if err != nil {
-					return fmt.Errorf("第 %d 行：%w", g.line, err)
+					return err
 				}
 				if !ok {
 					hid, err = insertHousehold(ctx, tx, Household{HouseholdNo: g.householdNo, HukouDivision: x.HukouDivision, ResidenceDivision: x.ResidenceDivision, Address: g.address}, now)
+					if db.IsUniqueViolation(err) {
+						return errs.E(errs.Conflict, "第 %d 行：户号“%s”已被同时导入的文件使用，请重新导入", g.line, g.householdNo)
+					}
 					if err != nil {
 						return err
 					}
@@ -245,7 +251,7 @@ func (s *Service) householdByNo(ctx context.Context, tx *sql.Tx, p auth.Principa
 		return 0, false, err
 	}
 	if !covers(p, hukou, res) {
-		return 0, false, errs.Field("household_no", "户号“%s”已存在且不在您的辖区内", no)
+		return 0, false, errs.Field("household_no", "户号“%s”已被辖区外的家庭使用，请核对户号", no)
 	}
 	return id, true, nil
 }

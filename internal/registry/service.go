@@ -110,9 +110,10 @@ func (s *Service) Search(ctx context.Context, p auth.Principal, q Query) (Search
 	if !p.Can(auth.PersonRead) {
 		return SearchResult{}, errs.E(errs.Forbidden, "您的角色无权查询人员信息")
 	}
-	if q.Limit <= 0 || q.Limit > 200 {
+	if q.Limit <= 0 {
 		q.Limit = 20
 	}
+	q.Limit = min(q.Limit, 200)
 	where, args := s.where(p, q.Q)
 	res := SearchResult{Items: []Person{}}
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM persons p WHERE `+where, args...).Scan(&res.Total); err != nil {
@@ -226,7 +227,7 @@ func (s *Service) household(ctx context.Context, q db.Queryer, id int64) (Househ
 	err := q.QueryRowContext(ctx, `SELECT id, household_no, hukou_division, residence_division, address, created_at FROM households WHERE id = $1`, id).
 		Scan(&h.ID, &no, &h.HukouDivision, &h.ResidenceDivision, &h.Address, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Household{}, errs.Field("household_id", "户编号 %d 不存在", id)
+		return Household{}, errs.Field("household_id", "户编号 %d 不存在或不在您的辖区内", id)
 	}
 	h.HouseholdNo, h.CreatedAt = no.String, db.ParseTime(created)
 	return h, err

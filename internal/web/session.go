@@ -34,8 +34,8 @@ func Authenticate(svc *auth.Service, x httpx.Errors, next http.Handler) http.Han
 		remote := httpx.ClientIP(r)
 		if httpx.IsAPI(r) {
 			if h := r.Header.Get("Authorization"); h != "" {
-				token, ok := strings.CutPrefix(h, "Bearer ")
-				if !ok {
+				scheme, token, ok := strings.Cut(h, " ")
+				if !ok || !strings.EqualFold(scheme, "Bearer") {
 					x.Write(w, r, errs.E(errs.Unauthorized, "Authorization 头应为 Bearer 令牌"))
 					return
 				}
