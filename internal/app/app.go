@@ -78,6 +78,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		d.Close()
 		return nil, err
 	}
+	// A bulk load killed before its end leaves indexes dropped; rebuild them.
+	if err := registry.RestoreIndexes(ctx, d); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
