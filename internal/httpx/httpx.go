@@ -5,6 +5,7 @@
 package httpx
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -164,13 +165,11 @@ func Observe(log *slog.Logger, m *Metrics, errors Errors, next http.Handler) htt
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		route := "unmatched"
+		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, &route))
 		defer func() {
 			if v := recover(); v != nil {
 				errors.Write(sw, r, fmt.Errorf("panic: %v", v))
-			}
-			route := r.Pattern
-			if route == "" {
-				route = "unmatched"
 			}
 			d := time.Since(start)
 			if m != nil {

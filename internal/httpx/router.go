@@ -17,11 +17,20 @@ type Router struct {
 // NewRouter returns an empty router mapping errors through x.
 func NewRouter(x Errors) *Router { return &Router{ServeMux: http.NewServeMux(), Errors: x} }
 
-// Handle registers h for pattern ("METHOD /path/{var}").
+// Handle registers h for pattern ("METHOD /path/{var}"). The matched
+// pattern is reported to Observe (for metrics and logs), which sits outside
+// middleware that copies the request.
 func (r *Router) Handle(pattern string, h http.Handler) {
 	r.patterns = append(r.patterns, pattern)
-	r.ServeMux.Handle(pattern, h)
+	r.ServeMux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if p, ok := req.Context().Value(routeKey{}).(*string); ok {
+			*p = pattern
+		}
+		h.ServeHTTP(w, req)
+	}))
 }
+
+type routeKey struct{}
 
 // H registers a HandlerFunc for pattern.
 func (r *Router) H(pattern string, fn HandlerFunc) { r.Handle(pattern, r.Errors.H(fn)) }

@@ -1,0 +1,137 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"minzheng/internal/app"
+	"minzheng/internal/auth"
+	"minzheng/internal/idcard"
+)
+
+// TestWebLoginCSRF goes through the pages as a browser would: login form,
+// session cookie, a form post refused without the CSRF token and accepted
+// with it, logout.
+func TestWebLoginCSRF(t *testing.T) {
+	eachDB(t, func(t *testing.T, cfg app.Config) {
+		s := openServer(t, cfg)
+		_, pw, err := s.App.Auth.CreateUser(context.Background(), auth.System(), auth.NewUser{Name: "clerk1", Role: auth.Clerk, Division: "310104"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(s.Handler)
+		defer srv.Close()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		body := func(r *http.Response) string { b, _ := io.ReadAll(r.Body); r.Body.Close(); return string(b) }
+
+		r, _ := c.Get(srv.URL + "/persons")
+		if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+			t.Fatalf("anonymous /persons: %d %s", r.StatusCode, r.Header.Get("Location"))
+		}
+		r, _ = c.PostForm(srv.URL+"/login", url.Values{"name": {"clerk1"}, "password": {"wrong"}})
+		if b := body(r); r.StatusCode != http.StatusUnauthorized || !strings.Contains(b, "用户名或密码错误") {
+			t.Fatalf("wrong password: %d", r.StatusCode)
+		}
+		r, _ = c.PostForm(srv.URL+"/login", url.Values{"name": {"clerk1"}, "password": {pw}, "next": {"/persons"}})
+		body(r)
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/persons" {
+			t.Fatalf("login: %d %s", r.StatusCode, r.Header.Get("Location"))
+		}
+		for _, ck := range r.Cookies() {
+			if ck.Name == "mz_session" && (!ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode) {
+				t.Errorf("session cookie flags: %+v", ck)
+			}
+		}
+		r, _ = c.Get(srv.URL + "/persons/new")
+		page := body(r)
+		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+		if r.StatusCode != 200 || m == nil {
+			t.Fatalf("form page %d, csrf found %v", r.StatusCode, m != nil)
+		}
+		form := url.Values{"name": {"张三"}, "id_number": {idcard.Build("310104", time.Date(1990, 1, 2, 0, 0, 0, 0, time.UTC), 17)}, "residence_division": {"310104003001"}, "relation": {"head"}}
+		r, _ = c.PostForm(srv.URL+"/persons/new", form)
+		if b := body(r); r.StatusCode != http.StatusForbidden || !strings.Contains(b, "CSRF") {
+			t.Fatalf("post without csrf: %d", r.StatusCode)
+		}
+		form.Set("csrf", m[1])
+		r, _ = c.PostForm(srv.URL+"/persons/new", form)
+		body(r)
+		if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/persons/") {
+			t.Fatalf("post with csrf: %d %s", r.StatusCode, r.Header.Get("Location"))
+		}
+		r, _ = c.Get(srv.URL + r.Header.Get("Location"))
+		if b := body(r); r.StatusCode != 200 || !strings.Contains(b, "张三") || !strings.Contains(b, "310104********") {
+			t.Fatalf("profile: %d", r.StatusCode)
+		}
+		// A bad ID number comes back on the form with the field named.
+		form.Set("id_number", "310104199001021234")
+		r, _ = c.PostForm(srv.URL+"/persons/new", form)
+		if b := body(r); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b, "校验") {
+			t.Fatalf("bad id: %d", r.StatusCode)
+		}
+		r, _ = c.PostForm(srv.URL+"/logout", url.Values{"csrf": {m[1]}})
+		body(r)
+		r, _ = c.Get(srv.URL + "/persons")
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("after logout: %d", r.StatusCode)
+		}
+	})
+}
+
+// TestServeShutsDownGracefully starts the real server, makes a request, and
+// cancels: Serve returns without error.
+func TestServeShutsDownGracefully(t *testing.T) {
+	a, err := app.Open(context.Background(), app.Config{DataDir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, addr, nil) }()
+	var r *http.Response
+	for i := 0; i < 50; i++ {
+		if r, err = http.Get("http://" + addr + "/healthz"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || r.StatusCode != 200 {
+		t.Fatalf("healthz: %v", err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	if !strings.Contains(string(b), `"status":"ok"`) {
+		t.Errorf("healthz body %s", b)
+	}
+	m, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(m.Body)
+	if !strings.Contains(string(mb), `minzheng_http_requests_total{code="200",route="GET /healthz"}`) {
+		t.Errorf("metrics lack the healthz request")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+}
