@@ -15,6 +15,7 @@ import (
 	"minzheng/internal/division"
 	"minzheng/internal/errs"
 	"minzheng/internal/httpx"
+	"minzheng/internal/tabular"
 	"minzheng/internal/web"
 )
 
@@ -34,6 +35,7 @@ func (h *HTTP) Routes(r *httpx.Router) {
 	r.H("POST /logout", h.logout)
 	r.H("GET /users", h.usersPage)
 	r.H("POST /users", h.createUser)
+	r.H("GET /users/export.xlsx", h.exportUsers)
 	r.H("GET /audit", h.auditPage)
 	r.H("POST /audit/verify", h.verifyFragment)
 
@@ -142,6 +144,24 @@ func (h *HTTP) createUser(w http.ResponseWriter, r *http.Request) error {
 		return h.renderUsers(w, r, usersData{Error: e}, http.StatusUnprocessableEntity)
 	}
 	return h.renderUsers(w, r, usersData{Created: &u, Password: pw}, http.StatusOK)
+}
+
+func (h *HTTP) exportUsers(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	us, err := h.Auth.ListUsers(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	rows := make([][]string, 0, len(us))
+	for _, u := range us {
+		rows = append(rows, []string{u.Name, u.Display, u.Role.Label(), u.Division, h.Divisions.Tree.FullName(u.Division), u.CreatedAt.Format("2006-01-02 15:04")})
+	}
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", `attachment; filename="users.xlsx"`)
+	return tabular.WriteXLSX(w, "工作人员账号", []string{"用户名", "姓名", "角色", "辖区代码", "辖区", "创建时间"}, rows)
 }
 
 type auditData struct {

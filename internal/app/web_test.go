@@ -17,6 +17,7 @@ import (
 	"minzheng/internal/app"
 	"minzheng/internal/auth"
 	"minzheng/internal/idcard"
+	"minzheng/internal/tabular"
 )
 
 // TestWebLoginCSRF goes through the pages as a browser would: login form,
@@ -133,5 +134,44 @@ func TestServeShutsDownGracefully(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return after cancel")
+	}
+}
+
+// TestPageExports downloads the division and account lists as a logged-in
+// district administrator and reads them back.
+func TestPageExports(t *testing.T) {
+	s := openServer(t, app.Config{DataDir: t.TempDir()})
+	ctx := context.Background()
+	_, pw, err := s.App.Auth.CreateUser(ctx, auth.System(), auth.NewUser{Name: "xh_admin", Role: auth.DistrictAdmin, Division: "310104"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.App.Auth.CreateUser(ctx, auth.System(), auth.NewUser{Name: "pd_clerk", Role: auth.Clerk, Division: "310115"})
+	srv := httptest.NewServer(s.Handler)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	if r, err := c.PostForm(srv.URL+"/login", url.Values{"name": {"xh_admin"}, "password": {pw}}); err != nil || r.StatusCode != 200 {
+		t.Fatalf("login: %v", err)
+	}
+	read := func(path string) *tabular.Table {
+		t.Helper()
+		r, err := c.Get(srv.URL + path)
+		if err != nil || r.StatusCode != 200 {
+			t.Fatalf("GET %s: %v %v", path, err, r.Status)
+		}
+		defer r.Body.Close()
+		tb, err := tabular.Read(r.Body, "x.xlsx", 10<<20)
+		if err != nil {
+			t.Fatalf("read %s: %v", path, err)
+		}
+		return tb
+	}
+	if tb := read("/divisions/310000/export.xlsx"); len(tb.Rows) != 16 || tb.Rows[0].Get(1) != "黄浦区" {
+		t.Errorf("division export: %d rows, first %v", len(tb.Rows), tb.Rows[0].Cells)
+	}
+	tb := read("/users/export.xlsx")
+	if len(tb.Rows) != 1 || tb.Rows[0].Get(0) != "xh_admin" {
+		t.Errorf("user export shows %d rows: %v", len(tb.Rows), tb.Rows)
 	}
 }

@@ -1,9 +1,14 @@
 package division
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 
+	"minzheng/internal/auth"
+	"minzheng/internal/errs"
 	"minzheng/internal/httpx"
+	"minzheng/internal/tabular"
 	"minzheng/internal/web"
 )
 
@@ -16,6 +21,7 @@ type HTTP struct {
 // Routes registers the handlers.
 func (h *HTTP) Routes(r *httpx.Router) {
 	r.H("GET /divisions/{code}", h.page)
+	r.H("GET /divisions/{code}/export.xlsx", h.export)
 	r.H("GET /api/v1/divisions/{code}", h.api)
 }
 
@@ -31,6 +37,28 @@ func (h *HTTP) page(w http.ResponseWriter, r *http.Request) error {
 	page := web.PageFor(r, n.Name)
 	page.Data = n
 	return h.Render.Render(w, http.StatusOK, "divisions", page)
+}
+
+// export writes the children of a division with their counts to Excel.
+func (h *HTTP) export(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	if !p.Can(auth.ExportList) {
+		return errs.E(errs.Forbidden, "您的角色无权导出名单")
+	}
+	n, err := h.Service.Node(r.Context(), p, r.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	rows := make([][]string, 0, len(n.ChildStats))
+	for _, s := range n.ChildStats {
+		rows = append(rows, []string{s.Code, s.Name, s.Level.Label(), strconv.FormatInt(s.Persons, 10), strconv.FormatInt(s.Households, 10)})
+	}
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="divisions-%s.xlsx"`, n.Code))
+	return tabular.WriteXLSX(w, n.Name, []string{"代码", "名称", "层级", "户籍人口", "户数"}, rows)
 }
 
 // apiNode is the JSON shape of GET /api/v1/divisions/{code}.
