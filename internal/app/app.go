@@ -118,6 +118,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 		return notFoundAPI(req)
 	})
 	var h http.Handler = r
+	h = web.Language(h)
 	h = web.Authenticate(a.Auth, x, h)
 	h = httpx.SecurityHeaders(h)
 	h = httpx.Observe(a.Log, metrics, x, h)

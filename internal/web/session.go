@@ -90,14 +90,10 @@ func ClearSession(w http.ResponseWriter) {
 }
 
 // PageFor starts a Page for the request: the caller, the CSRF token, the
-// navigation for the caller's role and the language (?lang=en or cookie).
+// navigation for the caller's role and the language (?lang=zh|en, else the
+// lang cookie that Language sets, else Chinese).
 func PageFor(r *http.Request, title string) *Page {
-	p := &Page{Title: title, CSRF: CSRF(r.Context()), Lang: "zh"}
-	if l := r.URL.Query().Get("lang"); l == "en" {
-		p.Lang = "en"
-	} else if c, err := r.Cookie("lang"); err == nil && c.Value == "en" {
-		p.Lang = "en"
-	}
+	p := &Page{Title: title, CSRF: CSRF(r.Context()), Lang: requestLang(r)}
 	if u, ok := auth.FromContext(r.Context()); ok {
 		p.User = &u
 		p.Nav = navFor(u)

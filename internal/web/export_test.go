@@ -1,0 +1,4 @@
+package web
+
+// Thousands exposes thousands to the external tests.
+var Thousands = thousands
