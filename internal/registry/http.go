@@ -170,6 +170,9 @@ func (h *HTTP) createPage(w http.ResponseWriter, r *http.Request) error {
 			fields[f.Field] = f.Message
 		}
 	}
+	if e == nil {
+		e = errs.E(errs.Invalid, "请修改下面标出的字段")
+	}
 	page := web.PageFor(r, "登记人员")
 	page.Data = newData{Form: np, Fields: fields, Error: e, Relations: relations}
 	return h.Render.Render(w, http.StatusUnprocessableEntity, "person_new", page)
