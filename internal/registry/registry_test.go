@@ -3,6 +3,7 @@ package registry_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -339,6 +340,25 @@ func TestLoaderAndExport(t *testing.T) {
 		es, _ := f.audit.List(ctx, audit.Filter{Action: "person.export"})
 		if len(es) != 1 {
 			t.Errorf("export not audited: %+v", es)
+		}
+	})
+}
+
+func TestProfileViewIsAudited(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		x, err := f.svc.Create(ctx, auth.System(), registry.NewPerson{Name: "钱八", IDNumber: id("310104", "1944-04-04", 7), HukouDivision: "310104", ResidenceDivision: "310104"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Get(ctx, xuhuiReviewer, x.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.svc.Get(ctx, pudongClerk, x.ID) // refused: not in 浦东, not recorded as a view
+		es, err := f.audit.List(ctx, audit.Filter{Action: "person.view"})
+		if err != nil || len(es) != 1 || es[0].Actor != "xh" || es[0].EntityID != fmt.Sprint(x.ID) {
+			t.Fatalf("view entries %+v %v", es, err)
 		}
 	})
 }

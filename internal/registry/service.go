@@ -189,7 +189,8 @@ func (s *Service) get(ctx context.Context, q db.Queryer, p auth.Principal, id in
 }
 
 // Get returns a person's profile: the person, their household and those of
-// its members the caller may see, with division names resolved.
+// its members the caller may see, with division names resolved. A profile
+// shows income and disability, so every view is recorded in the audit log.
 func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (Profile, error) {
 	if !p.Can(auth.PersonRead) {
 		return Profile{}, errs.E(errs.Forbidden, "您的角色无权查询人员信息")
@@ -217,7 +218,12 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (Profile,
 		}
 		pr.Members = append(pr.Members, m)
 	}
-	return pr, rows.Err()
+	if err := rows.Err(); err != nil {
+		return Profile{}, err
+	}
+	err = s.audit.Record(ctx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "person.view", Entity: "person",
+		EntityID: fmt.Sprint(id), Detail: "查看人员档案（含收入、残疾等敏感信息）", Remote: p.Remote})
+	return pr, err
 }
 
 func (s *Service) household(ctx context.Context, q db.Queryer, id int64) (Household, error) {
