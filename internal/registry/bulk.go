@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -123,14 +124,32 @@ func RestoreIndexes(ctx context.Context, d *db.DB) error {
 		defs[name] = def
 	}
 	rows.Close()
+	// PostgreSQL builds indexes on separate connections at the same time;
+	// SQLite has one writer, so there they run one after the other.
+	workers := 1
+	if d.Dialect == db.Postgres {
+		workers = 2
+	}
+	sem := make(chan struct{}, workers)
+	errc := make(chan error, len(defs))
+	var wg sync.WaitGroup
 	for name, def := range defs {
-		err := d.Tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, def); err != nil {
-				return fmt.Errorf("registry: rebuild index %s: %w", name, err)
-			}
-			_, err := tx.ExecContext(ctx, `DELETE FROM deferred_indexes WHERE name = $1`, name)
-			return err
-		})
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errc <- d.Tx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, def); err != nil {
+					return fmt.Errorf("registry: rebuild index %s: %w", name, err)
+				}
+				_, err := tx.ExecContext(ctx, `DELETE FROM deferred_indexes WHERE name = $1`, name)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,6 @@ CREATE TABLE households (
 );
 CREATE UNIQUE INDEX households_no ON households (household_no) WHERE household_no IS NOT NULL;
 CREATE INDEX households_hukou ON households (hukou_division);
-CREATE INDEX households_residence ON households (residence_division);
 
 CREATE TABLE persons (
     id                  INTEGER PRIMARY KEY,
