@@ -19,7 +19,9 @@ import (
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
 	"minzheng/internal/division"
+	"minzheng/internal/eligibility"
 	"minzheng/internal/httpx"
+	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 	"minzheng/internal/secret"
 	"minzheng/internal/web"
@@ -27,8 +29,9 @@ import (
 
 // Config is what every command needs: where the data lives.
 type Config struct {
-	DataDir string // data folder: SQLite file, secret key, uploads
-	DB      string // "" for SQLite in DataDir, or a postgres:// URL
+	DataDir   string // data folder: SQLite file, secret key, uploads
+	DB        string // "" for SQLite in DataDir, or a postgres:// URL
+	PolicyDir string // "" for the embedded policies, or a folder of policy files
 }
 
 // App holds the open database and the services.
@@ -40,8 +43,10 @@ type App struct {
 	Audit     *audit.Log
 	Auth      *auth.Service
 	Divisions *division.Service
-	Registry  *registry.Service
-	Now       func() time.Time
+	Registry    *registry.Service
+	Policies    *policy.Set
+	Eligibility *eligibility.Service
+	Now         func() time.Time
 	// KeyCreated reports that this start created the secret key.
 	KeyCreated bool
 }
@@ -69,11 +74,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		d.Close()
 		return nil, err
 	}
+	policies, err := loadPolicies(cfg.PolicyDir)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
 	a := &App{Config: cfg, Log: log, DB: d, Suite: suite, Now: time.Now, KeyCreated: created}
 	a.Audit = audit.New(d, suite, a.Now)
 	a.Auth = auth.NewService(d, a.Audit, a.Now)
 	a.Divisions = division.NewService(d, tree)
 	a.Registry = registry.NewService(d, suite, a.Audit, tree, a.Now)
+	a.Policies = policies
+	a.Eligibility = &eligibility.Service{Registry: a.Registry, Policies: policies, Now: func() time.Time { return a.Now() }}
 	if err := a.Divisions.Seed(ctx); err != nil {
 		d.Close()
 		return nil, err
@@ -105,6 +117,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 	(&admin.HTTP{Auth: a.Auth, Audit: a.Audit, Divisions: a.Divisions, Render: render}).Routes(r)
 	(&division.HTTP{Service: a.Divisions, Render: render}).Routes(r)
 	(&registry.HTTP{Service: a.Registry, Render: render}).Routes(r)
+	(&eligibility.HTTP{Service: a.Eligibility, Render: render}).Routes(r)
 
 	r.Handle("GET /static/", web.Static())
 	r.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -158,4 +171,12 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(addr string)) e
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// loadPolicies loads the embedded policies, or those in dir.
+func loadPolicies(dir string) (*policy.Set, error) {
+	if dir == "" {
+		return policy.Embedded()
+	}
+	return policy.LoadDir(dir)
 }

@@ -16,6 +16,7 @@ import (
 
 	"minzheng/internal/auth"
 	"minzheng/internal/errs"
+	"minzheng/internal/policy"
 )
 
 const usage = `minzheng — 上海民政业务平台
@@ -27,12 +28,14 @@ const usage = `minzheng — 上海民政业务平台
   user      工作人员账号：user add --name N --role R --division CODE | user list | user passwd --name N
   token     接口令牌：token create --user NAME [--label L]
   gen       生成合成人口：gen --persons N --seed S
+  eval      计算一个家庭的待遇资格：eval --program ID --as-of YYYY-MM-DD --case FILE.json
   audit     审计日志：audit verify | audit list [--limit N]
   backup    备份 SQLite 数据库：backup --to FILE
   version   显示版本
 
-每个命令都接受 --data DIR（数据目录，默认 ./minzheng-data）和 --db URL（postgres://… 使用 PostgreSQL）。
-环境变量 MINZHENG_DATA、MINZHENG_DB 可代替这两个参数。
+每个命令都接受 --data DIR（数据目录，默认 ./minzheng-data）、--db URL（postgres://… 使用 PostgreSQL）
+和 --policy-dir DIR（用该目录的政策文件代替内置政策）。
+环境变量 MINZHENG_DATA、MINZHENG_DB、MINZHENG_POLICY_DIR 可代替这些参数。
 `
 
 // Version is set at build time with -ldflags "-X minzheng/internal/app.Version=…".
@@ -57,6 +60,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		err = cmdToken(ctx, rest, stdout, stderr)
 	case "gen":
 		err = cmdGen(ctx, rest, stdout, stderr)
+	case "eval":
+		err = cmdEval(rest, stdout, stderr)
 	case "audit":
 		err = cmdAudit(ctx, rest, stdout, stderr)
 	case "backup":
@@ -86,8 +91,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 
 // common are the flags every command takes.
 type common struct {
-	data string
-	db   string
+	data      string
+	db        string
+	policyDir string
 }
 
 func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *common) {
@@ -96,6 +102,7 @@ func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *common) {
 	c := &common{}
 	fs.StringVar(&c.data, "data", envOr("MINZHENG_DATA", "minzheng-data"), "数据目录（SQLite 文件、密钥）")
 	fs.StringVar(&c.db, "db", os.Getenv("MINZHENG_DB"), "数据库：留空为数据目录中的 SQLite，或 postgres://… ")
+	fs.StringVar(&c.policyDir, "policy-dir", os.Getenv("MINZHENG_POLICY_DIR"), "政策文件目录（留空使用内置政策）")
 	return fs, c
 }
 
@@ -114,7 +121,7 @@ func newLogger(w io.Writer) *slog.Logger {
 }
 
 func (c *common) open(ctx context.Context, stderr io.Writer) (*App, error) {
-	return Open(ctx, Config{DataDir: c.data, DB: c.db}, newLogger(stderr))
+	return Open(ctx, Config{DataDir: c.data, DB: c.db, PolicyDir: c.policyDir}, newLogger(stderr))
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -362,4 +369,48 @@ func redactURL(u string) string {
 		}
 	}
 	return u
+}
+
+// cmdEval evaluates one programme for a household described in a JSON file
+// and prints the decision with its explanation. It needs no database.
+func cmdEval(args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlags("eval", stderr)
+	program := fs.String("program", "", "项目 ID，如 dibao、elderly_allowance")
+	asOf := fs.String("as-of", time.Now().Format(time.DateOnly), "计算日期 YYYY-MM-DD")
+	caseFile := fs.String("case", "", "家庭情况 JSON 文件（- 为标准输入）")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set, err := loadPolicies(c.policyDir)
+	if err != nil {
+		return err
+	}
+	on, err := time.Parse(time.DateOnly, *asOf)
+	if err != nil {
+		return errs.Field("as-of", "日期“%s”应为 YYYY-MM-DD", *asOf)
+	}
+	var b []byte
+	switch *caseFile {
+	case "":
+		return errs.Field("case", "请用 --case 指定家庭情况 JSON 文件")
+	case "-":
+		b, err = io.ReadAll(os.Stdin)
+	default:
+		b, err = os.ReadFile(*caseFile)
+	}
+	if err != nil {
+		return errs.Field("case", "无法读取 %s：%v", *caseFile, err)
+	}
+	cs, err := policy.ParseCase(b)
+	if err != nil {
+		return err
+	}
+	res, err := set.Evaluate(*program, cs, on, nil)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
 }

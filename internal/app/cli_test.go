@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -151,4 +153,42 @@ func TestGenIsDeterministicAndScoped(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestCLIEval(t *testing.T) {
+	dir := t.TempDir()
+	caseFile := filepath.Join(dir, "case.json")
+	os.WriteFile(caseFile, []byte(`{"subject":"a", "members":[{"id":"a", "birth_date":"1950-05-01", "sex":"M", "hukou_division":"310104", "residence_division":"310104", "monthly_income":1000, "disability_category":"", "disability_grade":0, "alive":true, "relation":"head"}], "assets":{"deposits":0}}`), 0o600)
+	cfg := app.Config{DataDir: dir}
+	out, stderr, code := run(t, cfg, "eval", "--program", "dibao", "--as-of", "2024-08-01", "--case", caseFile)
+	if code != 0 {
+		t.Fatalf("eval: %d %s", code, stderr)
+	}
+	var res struct {
+		Program       string  `json:"program"`
+		Eligible      bool    `json:"eligible"`
+		MonthlyAmount float64 `json:"monthly_amount"`
+		Explanation   []struct {
+			Label  string `json:"label"`
+			Passed bool   `json:"passed"`
+			Detail string `json:"detail"`
+		} `json:"explanation"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if res.Program != "dibao" || !res.Eligible || res.MonthlyAmount != 595 || len(res.Explanation) < 4 {
+		t.Fatalf("result %+v", res)
+	}
+	if !strings.Contains(out, "低于 2024-07-01 起执行的低保标准 1,595 元") {
+		t.Errorf("explanation lacks the sentence a resident reads:\n%s", out)
+	}
+	// A policy folder with a broken file is refused with the file and line.
+	pdir := filepath.Join(dir, "policies")
+	os.Mkdir(pdir, 0o700)
+	os.WriteFile(filepath.Join(pdir, "x.yaml"), []byte("id: x\nentity: person\nnames:\n  - from: 2020-01-01\n    name: 测试\nbogus: 1\n"), 0o600)
+	_, stderr, code = run(t, app.Config{DataDir: dir}, "eval", "--policy-dir", pdir, "--program", "x", "--case", caseFile)
+	if code == 0 || !strings.Contains(stderr, "x.yaml:6") {
+		t.Errorf("broken policy folder: %d %q", code, stderr)
+	}
 }

@@ -408,3 +408,36 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// Household returns a person in the caller's jurisdiction and every living
+// or dead member of their household, unfiltered, for computations such as
+// eligibility whose result the caller may see but whose inputs include
+// members outside the jurisdiction. It records the read in the audit log.
+func (s *Service) Household(ctx context.Context, p auth.Principal, id int64, purpose string) (Person, []Person, error) {
+	if !p.Can(auth.PersonRead) {
+		return Person{}, nil, errs.E(errs.Forbidden, "您的角色无权查询人员信息")
+	}
+	x, err := s.get(ctx, s.db, p, id)
+	if err != nil {
+		return Person{}, nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+` FROM persons p WHERE p.household_id = $1 ORDER BY p.id`, x.HouseholdID)
+	if err != nil {
+		return Person{}, nil, fmt.Errorf("registry: household of %d: %w", id, err)
+	}
+	defer rows.Close()
+	var members []Person
+	for rows.Next() {
+		m, err := scanPerson(rows)
+		if err != nil {
+			return Person{}, nil, err
+		}
+		members = append(members, m)
+	}
+	if err := rows.Err(); err != nil {
+		return Person{}, nil, err
+	}
+	err = s.audit.Record(ctx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "person.household_facts", Entity: "person",
+		EntityID: fmt.Sprint(id), Detail: purpose, Remote: p.Remote})
+	return x, members, err
+}

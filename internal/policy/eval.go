@@ -1,0 +1,216 @@
+package policy
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+
+	"minzheng/internal/errs"
+)
+
+// Overrides replace parameter values from a date on, for what-if
+// simulation: "dibao.standard" → value.
+type Overrides map[string]float64
+
+// value returns the value of policy.param in force on the date, or false
+// when the parameter has no value yet on that date.
+func (s *Set) value(name string, on time.Time) (Value, *Parameter, bool) {
+	id, param, _ := strings.Cut(name, ".")
+	p, ok := s.Policies[id]
+	if !ok {
+		return Value{}, nil, false
+	}
+	prm, ok := p.params[param]
+	if !ok {
+		return Value{}, nil, false
+	}
+	i := sort.Search(len(prm.Values), func(i int) bool { return prm.Values[i].From.After(on) }) - 1
+	if i < 0 {
+		return Value{}, prm, false
+	}
+	return prm.Values[i], prm, true
+}
+
+// Name returns the programme's name in force on the date.
+func (p *Policy) NameOn(on time.Time) string {
+	name := p.Names[0].Name
+	for _, n := range p.Names {
+		if !n.From.After(on) {
+			name = n.Name
+		}
+	}
+	return name
+}
+
+// explainData is what explanation templates see: .Passed, .Person.age,
+// .Household.per_capita_income, .Amount, .P "dibao.standard" (the value in
+// force), .Since "dibao.standard" (its effective date), and yuan x.
+type explainData struct {
+	Passed    bool
+	Person    map[string]any
+	Household map[string]any
+	Amount    float64
+	set       *Set
+	on        time.Time
+	over      Overrides
+}
+
+// P returns a parameter's value in force.
+func (d *explainData) P(name string) (float64, error) {
+	v, prm, _ := d.set.value(name, d.on)
+	if prm == nil {
+		return 0, fmt.Errorf("未知参数 %s", name)
+	}
+	if ov, ok := d.over[name]; ok {
+		return ov, nil
+	}
+	return v.Value, nil
+}
+
+// Since returns the date from which a parameter's value is in force.
+func (d *explainData) Since(name string) (string, error) {
+	v, prm, ok := d.set.value(name, d.on)
+	if prm == nil {
+		return "", fmt.Errorf("未知参数 %s", name)
+	}
+	if !ok || d.on.IsZero() {
+		return "", nil
+	}
+	return v.From.String(), nil
+}
+
+// Yuan formats an amount of money with thousands separators and at most
+// two decimals: 1595 → "1,595", 1234.5 → "1,234.50".
+func Yuan(x float64) string {
+	neg := x < 0
+	x = math.Abs(x)
+	whole := int64(x)
+	cents := int64(math.Round((x - float64(whole)) * 100))
+	if cents == 100 {
+		whole, cents = whole+1, 0
+	}
+	s := strconv.FormatInt(whole, 10)
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if cents > 0 {
+		fmt.Fprintf(&b, ".%02d", cents)
+	}
+	return b.String()
+}
+
+// Evaluate decides one programme for a case as of a date, with every
+// condition explained and every parameter value it used listed with its
+// source. Overrides, if any, replace parameter values (what-if).
+func (s *Set) Evaluate(id string, c *Case, on time.Time, over Overrides) (*Result, error) {
+	p, ok := s.Policies[id]
+	if !ok {
+		return nil, errs.Field("program", "未知项目“%s”，可选：%s", id, strings.Join(s.order, "、"))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	f := c.Derive(on)
+	env, used, err := s.envFor(f, on, over)
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{Program: p.ID, Name: p.NameOn(on), AsOf: on.Format(time.DateOnly), Subject: c.Subject, Eligible: true,
+		Version: p.Version, Explanation: []Step{}, Parameters: []UsedValue{}}
+	d := &explainData{Person: structMap(f.Person), Household: structMap(f.Household), set: s, on: on, over: over}
+	refs := map[string]bool{}
+	for _, cc := range p.conds {
+		out, err := vm.Run(cc.prog, env)
+		if err != nil {
+			return nil, fmt.Errorf("policy %s: condition %s: %w", p.ID, cc.ID, err)
+		}
+		passed := out.(bool)
+		d.Passed = passed
+		st := Step{ID: cc.ID, Label: cc.Label, Passed: passed}
+		if cc.explain != nil {
+			var b bytes.Buffer
+			if err := cc.explain.Execute(&b, d); err != nil {
+				return nil, fmt.Errorf("policy %s: explain %s: %w", p.ID, cc.ID, err)
+			}
+			st.Detail = b.String()
+		} else if passed {
+			st.Detail = "符合：" + cc.Label
+		} else {
+			st.Detail = "不符合：" + cc.Label
+		}
+		if !passed {
+			r.Eligible = false
+		}
+		r.Explanation = append(r.Explanation, st)
+		for _, ref := range cc.refs {
+			refs[ref] = true
+		}
+	}
+	if r.Eligible {
+		out, err := vm.Run(p.amount, env)
+		if err != nil {
+			return nil, fmt.Errorf("policy %s: amount: %w", p.ID, err)
+		}
+		r.MonthlyAmount = round2(math.Max(0, out.(float64)))
+		for _, ref := range p.amountR {
+			refs[ref] = true
+		}
+		if p.amountT != nil {
+			d.Amount, d.Passed = r.MonthlyAmount, true
+			var b bytes.Buffer
+			if err := p.amountT.Execute(&b, d); err != nil {
+				return nil, fmt.Errorf("policy %s: amount_explain: %w", p.ID, err)
+			}
+			r.Explanation = append(r.Explanation, Step{ID: "amount", Label: "月发放金额", Passed: true, Detail: b.String()})
+		}
+	}
+	names := make([]string, 0, len(refs))
+	for n := range refs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		r.Parameters = append(r.Parameters, used[n])
+	}
+	return r, nil
+}
+
+// envFor builds the expression environment for facts on a date.
+func (s *Set) envFor(f Facts, on time.Time, over Overrides) (map[string]any, map[string]UsedValue, error) {
+	env := map[string]any{"person": f.Person, "household": f.Household}
+	used := map[string]UsedValue{}
+	for id, p := range s.Policies {
+		m := make(map[string]float64, len(p.params))
+		for name, prm := range p.params {
+			full := id + "." + name
+			v, _, ok := s.value(full, on)
+			uv := UsedValue{Name: full, Label: prm.Label, Value: v.Value, Source: v.Source, Confirmed: v.Confirmed}
+			if ok {
+				uv.From = v.From.String()
+			} else {
+				uv.Source = "该日期尚无取值"
+			}
+			if ov, ok := over[full]; ok {
+				uv.Value, uv.Source, uv.Confirmed = ov, "模拟测算设定值", false
+			}
+			m[name] = uv.Value
+			used[full] = uv
+		}
+		env[id] = m
+	}
+	return env, used, nil
+}
+

@@ -1,0 +1,255 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"minzheng/internal/errs"
+)
+
+// Case is one household as the eval command and the API take it: the
+// subject (the person the question is about) and the members with their
+// facts. Field names are part of the API.
+type Case struct {
+	Subject string   `json:"subject"`
+	Members []Member `json:"members"`
+	Assets  Assets   `json:"assets"`
+}
+
+// Member is one household member's facts.
+type Member struct {
+	ID                 string  `json:"id"`
+	BirthDate          string  `json:"birth_date"` // YYYY-MM-DD
+	Sex                string  `json:"sex"`        // M or F
+	HukouDivision      string  `json:"hukou_division"`
+	ResidenceDivision  string  `json:"residence_division"`
+	MonthlyIncome      float64 `json:"monthly_income"`
+	DisabilityCategory string  `json:"disability_category"`
+	DisabilityGrade    int     `json:"disability_grade"` // 0 none, 1 (most severe) … 4
+	Alive              bool    `json:"alive"`
+	DeathDate          string  `json:"death_date,omitempty"`
+	Relation           string  `json:"relation"` // head, spouse, child, parent, grandchild, other
+	// LivesWithFamily: lives with the household in Shanghai (在本市共同生活); default true.
+	LivesWithFamily *bool `json:"lives_with_family,omitempty"`
+	// CanWork: has the ability to work; default: aged 16–59 and no grade 1–2 disability.
+	CanWork *bool `json:"can_work,omitempty"`
+	// HasSupporter: has a legal supporter able to support them (赡养、抚养、扶养).
+	HasSupporter bool `json:"has_supporter"`
+	// Necessary monthly spending (刚性支出): medical and education.
+	MonthlyMedicalExpense   float64 `json:"monthly_medical_expense"`
+	MonthlyEducationExpense float64 `json:"monthly_education_expense"`
+}
+
+// Assets are the household's property.
+type Assets struct {
+	Deposits   float64 `json:"deposits"`   // bank deposits and cash, yuan
+	Securities float64 `json:"securities"` // stocks, funds, bonds at market value
+	Vehicles   int     `json:"vehicles"`
+	Properties int     `json:"properties"` // dwellings owned beyond the one lived in
+}
+
+// PersonFacts are the subject's facts as expressions see them (person.*).
+type PersonFacts struct {
+	Age                int     `expr:"age"`
+	ShanghaiHukou      bool    `expr:"shanghai_hukou"`
+	Alive              bool    `expr:"alive"`
+	Sex                string  `expr:"sex"`
+	MonthlyIncome      float64 `expr:"monthly_income"`
+	DisabilityCategory string  `expr:"disability_category"`
+	DisabilityGrade    int     `expr:"disability_grade"`
+	CanWork            bool    `expr:"can_work"`
+	HasSupporter       bool    `expr:"has_supporter"`
+	Relation           string  `expr:"relation"`
+}
+
+// HouseholdFacts are the household's facts as expressions see them
+// (household.*). Members counts those living together in Shanghai as
+// 《上海市社会救助条例》Art. 55 defines them: living Shanghai-registered
+// members who live with the family, and the non-Shanghai spouse and
+// children who live with them.
+type HouseholdFacts struct {
+	Members                  int     `expr:"members"`
+	ShanghaiMembers          int     `expr:"shanghai_members"`
+	TotalIncome              float64 `expr:"total_income"`
+	PerCapitaIncome          float64 `expr:"per_capita_income"`
+	NecessaryExpense         float64 `expr:"necessary_expense"`
+	PerCapitaAfterExpense    float64 `expr:"per_capita_after_expense"`
+	MedicalExpense           float64 `expr:"medical_expense"`
+	Deposits                 float64 `expr:"deposits"`
+	DepositsPerCapita        float64 `expr:"deposits_per_capita"`
+	FinancialAssetsPerCapita float64 `expr:"financial_assets_per_capita"`
+	Vehicles                 int     `expr:"vehicles"`
+	Properties               int     `expr:"properties"`
+}
+
+// Facts are what a case means on a date.
+type Facts struct {
+	Person    PersonFacts
+	Household HouseholdFacts
+}
+
+// IsShanghai reports whether a division code is in Shanghai.
+func IsShanghai(code string) bool { return strings.HasPrefix(code, "31") }
+
+// Age returns completed years on a date (a 29 February birthday counts on
+// 28 February in common years).
+func Age(birth, on time.Time) int {
+	age := on.Year() - birth.Year()
+	if on.Month() < birth.Month() || (on.Month() == birth.Month() && on.Day() < birth.Day()) {
+		age--
+	}
+	return age
+}
+
+// Validate checks a case and says, in Chinese, which member field is wrong.
+func (c *Case) Validate() error {
+	var fe errs.Fields
+	if len(c.Members) == 0 {
+		fe.Add("members", "家庭成员不能为空")
+	}
+	seen := map[string]bool{}
+	found := false
+	for i, m := range c.Members {
+		f := fmt.Sprintf("members[%d]", i)
+		if m.ID == "" {
+			fe.Add(f+".id", "第 %d 位成员缺少 id", i+1)
+		} else if seen[m.ID] {
+			fe.Add(f+".id", "成员 id “%s” 重复", m.ID)
+		}
+		seen[m.ID] = true
+		if m.ID == c.Subject {
+			found = true
+		}
+		if _, err := time.Parse(time.DateOnly, m.BirthDate); err != nil {
+			fe.Add(f+".birth_date", "成员 %s 的出生日期“%s”应为 YYYY-MM-DD", m.ID, m.BirthDate)
+		}
+		if m.DeathDate != "" {
+			if _, err := time.Parse(time.DateOnly, m.DeathDate); err != nil {
+				fe.Add(f+".death_date", "成员 %s 的死亡日期“%s”应为 YYYY-MM-DD", m.ID, m.DeathDate)
+			}
+		}
+		if m.Sex != "M" && m.Sex != "F" {
+			fe.Add(f+".sex", "成员 %s 的性别应为 M 或 F", m.ID)
+		}
+		if m.MonthlyIncome < 0 || m.MonthlyMedicalExpense < 0 || m.MonthlyEducationExpense < 0 {
+			fe.Add(f+".monthly_income", "成员 %s 的收入和支出不能为负数", m.ID)
+		}
+		if m.DisabilityGrade < 0 || m.DisabilityGrade > 4 {
+			fe.Add(f+".disability_grade", "成员 %s 的残疾等级应为 0–4", m.ID)
+		}
+	}
+	if !found {
+		fe.Add("subject", "subject “%s” 不是家庭成员之一", c.Subject)
+	}
+	if c.Assets.Deposits < 0 || c.Assets.Securities < 0 || c.Assets.Vehicles < 0 || c.Assets.Properties < 0 {
+		fe.Add("assets", "财产不能为负数")
+	}
+	return fe.Err()
+}
+
+// livingOn reports whether m is alive on the date.
+func (m Member) livingOn(on time.Time) bool {
+	if !m.Alive {
+		return false
+	}
+	if m.DeathDate != "" {
+		if d, err := time.Parse(time.DateOnly, m.DeathDate); err == nil && !d.After(on) {
+			return false
+		}
+	}
+	return true
+}
+
+// Derive computes the facts of a validated case as of a date.
+func (c *Case) Derive(on time.Time) Facts {
+	var f Facts
+	var subject Member
+	for _, m := range c.Members {
+		if m.ID == c.Subject {
+			subject = m
+		}
+	}
+	var shanghaiSubject = IsShanghai(subject.HukouDivision)
+	h := &f.Household
+	for _, m := range c.Members {
+		if !m.livingOn(on) {
+			continue
+		}
+		lives := m.LivesWithFamily == nil || *m.LivesWithFamily
+		local := IsShanghai(m.HukouDivision)
+		counted := lives && (local || (shanghaiSubject && (m.Relation == "spouse" || m.Relation == "child")))
+		if !counted {
+			continue
+		}
+		h.Members++
+		if local {
+			h.ShanghaiMembers++
+		}
+		h.TotalIncome += m.MonthlyIncome
+		h.MedicalExpense += m.MonthlyMedicalExpense
+		h.NecessaryExpense += m.MonthlyMedicalExpense + m.MonthlyEducationExpense
+	}
+	h.Deposits = c.Assets.Deposits
+	h.Vehicles, h.Properties = c.Assets.Vehicles, c.Assets.Properties
+	if h.Members > 0 {
+		n := float64(h.Members)
+		h.PerCapitaIncome = round2(h.TotalIncome / n)
+		h.PerCapitaAfterExpense = round2((h.TotalIncome - h.NecessaryExpense) / n)
+		h.DepositsPerCapita = round2(c.Assets.Deposits / n)
+		h.FinancialAssetsPerCapita = round2((c.Assets.Deposits + c.Assets.Securities) / n)
+	}
+	birth, _ := time.Parse(time.DateOnly, subject.BirthDate)
+	p := &f.Person
+	p.Age = Age(birth, on)
+	p.ShanghaiHukou = shanghaiSubject
+	p.Alive = subject.livingOn(on)
+	p.Sex = subject.Sex
+	p.MonthlyIncome = subject.MonthlyIncome
+	p.DisabilityCategory = subject.DisabilityCategory
+	p.DisabilityGrade = subject.DisabilityGrade
+	p.HasSupporter = subject.HasSupporter
+	p.Relation = subject.Relation
+	if subject.CanWork != nil {
+		p.CanWork = *subject.CanWork
+	} else {
+		p.CanWork = p.Age >= 16 && p.Age < 60 && (p.DisabilityGrade == 0 || p.DisabilityGrade > 2)
+	}
+	return f
+}
+
+func round2(x float64) float64 {
+	if x < 0 {
+		return -round2(-x)
+	}
+	return float64(int64(x*100+0.5)) / 100
+}
+
+// ParseCase reads a case from JSON, refusing unknown fields and naming the
+// field that is wrong, in Chinese.
+func ParseCase(b []byte) (*Case, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var c Case
+	if err := dec.Decode(&c); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return nil, errs.Field(te.Field, "字段 %s 的类型错误：应为 %s", te.Field, te.Type)
+		case errors.As(err, &se):
+			return nil, errs.E(errs.Invalid, "不是有效的 JSON（第 %d 个字节附近）", se.Offset)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return nil, errs.Field(f, "未知字段 %s", f)
+		}
+		return nil, errs.E(errs.Invalid, "无法解析家庭情况：%v", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
