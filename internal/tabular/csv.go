@@ -3,6 +3,7 @@ package tabular
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -14,10 +15,11 @@ import (
 )
 
 const (
-	msgEncoding = "无法识别的字符编码（既不是 UTF-8 也不是 GBK）"
-	msgNUL      = "含有空字符（0x00），这不是 CSV 文本文件；请在 Excel 中“另存为” CSV 或 Excel 工作簿（.xlsx）后再上传"
-	msgQuoteEOF = "引号不匹配，文件可能被截断"
-	msgQuote    = "引号不匹配：引号括起的单元格（从第 %d 行开始）在右引号后还有其他字符"
+	msgEncoding  = "无法识别的字符编码（既不是 UTF-8 也不是 GBK）"
+	msgNUL       = "含有空字符（0x00），这不是 CSV 文本文件；请在 Excel 中“另存为” CSV 或 Excel 工作簿（.xlsx）后再上传"
+	msgQuoteEOF  = "引号不匹配，文件可能被截断"
+	msgQuote     = "引号不匹配：引号括起的单元格（从第 %d 行开始）在右引号后还有其他字符"
+	msgBareQuote = "引号不匹配：不是以引号开头的单元格里有引号（引号前也不能有空格）；单元格里有引号时，要把整个单元格用引号括起来，并把其中的引号写成两个（\"\"）"
 )
 
 var (
@@ -26,35 +28,93 @@ var (
 	bomUTF16BE = []byte("\xFE\xFF")
 )
 
-// readCSV decodes data and parses it as CSV.
+// readCSV decodes data and parses it with encoding/csv, which reads RFC 4180
+// as Excel writes it and is strict about quotes. Blank rows are skipped;
+// every row keeps the line it starts on.
 func readCSV(data []byte) (*Table, error) {
 	text, err := decodeText(data)
 	if err != nil {
 		return nil, err
 	}
-	p := parser{s: text, line: 1, sep: detectSeparator(text)}
+	text = lineFeeds(text)
+	r := csv.NewReader(strings.NewReader(text))
+	r.Comma = rune(detectSeparator(text))
+	r.FieldsPerRecord = -1 // ragged rows are kept
+	r.ReuseRecord = true   // the cells are copied to the arena below
 	// One row per line is an upper bound that rarely wastes much, and it
 	// spares the growth copies of a million-row slice.
 	t := &Table{Rows: make([]Row, 0, strings.Count(text, "\n")+1)}
-	for p.pos < len(p.s) {
-		line, err := p.record()
-		if err != nil {
-			return nil, err
+	var arena []string // backing store of the cell slices
+	for {
+		fields, err := r.Read()
+		if err == io.EOF {
+			break
 		}
-		cells := dropTrailingEmpty(p.fields)
+		if err != nil {
+			return nil, csvError(err, text)
+		}
+		for i, f := range fields {
+			fields[i] = trimCell(f)
+		}
+		cells := dropTrailingEmpty(fields)
 		if len(cells) == 0 {
 			continue
 		}
+		if cap(arena)-len(arena) < len(cells) {
+			arena = make([]string, 0, max(4096, len(cells)))
+		}
+		n := len(arena)
+		arena = append(arena, cells...)
+		cells = arena[n:len(arena):len(arena)] // capped: an append must not overwrite the next row
+		line, _ := r.FieldPos(0)
 		if t.Header == nil {
-			t.Header, t.HeaderLine = p.keep(cells), line
+			t.Header, t.HeaderLine = cells, line
 			continue
 		}
-		t.Rows = append(t.Rows, Row{Line: line, Cells: p.keep(cells)})
+		t.Rows = append(t.Rows, Row{Line: line, Cells: cells})
 	}
 	if t.Header == nil {
 		return nil, &Error{Message: msgEmpty}
 	}
 	return t, nil
+}
+
+// lineFeeds turns each lone "\r", the line break of old Mac files, into
+// "\n": encoding/csv knows only "\n" and "\r\n", and lineAt counts lines
+// this way too.
+func lineFeeds(s string) string {
+	if strings.Count(s, "\r") == strings.Count(s, "\r\n") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+}
+
+// csvError turns an error of encoding/csv reading text into an *Error.
+func csvError(err error, text string) error {
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		return &Error{Message: msgReadFailed, Err: err} // not reached: text is in memory
+	}
+	switch {
+	case pe.Err == csv.ErrBareQuote:
+		return &Error{Line: pe.Line, Message: msgBareQuote, Err: err}
+	case pe.Err == csv.ErrQuote && quoteOpenAtEnd(pe, text):
+		return &Error{Line: pe.StartLine, Message: msgQuoteEOF, Err: err}
+	case pe.Err == csv.ErrQuote:
+		return &Error{Line: pe.Line, Message: fmt.Sprintf(msgQuote, pe.StartLine), Err: err}
+	}
+	return &Error{Line: pe.Line, Message: msgReadFailed, Err: err} // not reached
+}
+
+// quoteOpenAtEnd reports whether pe, a csv.ErrQuote, is for a quoted cell
+// that text ends in rather than for a character after a closing quote.
+// encoding/csv reports both alike, but for the first the column is past the
+// end of the last line, whereas for the second it is that of the closing
+// quote.
+func quoteOpenAtEnd(pe *csv.ParseError, text string) bool {
+	text = strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r")
+	last := text[strings.LastIndexByte(text, '\n')+1:]
+	return pe.Line == 1+strings.Count(text, "\n") && pe.Column > len(last)
 }
 
 // decodeText returns data as UTF-8 text without BOM. Text with no BOM that
@@ -193,135 +253,6 @@ func detectSeparator(s string) byte {
 		return ','
 	}
 	return ','
-}
-
-// parser splits CSV text into records. It follows RFC 4180 as Excel writes
-// it, and reads what people type by hand the way Excel does: a quote inside
-// an unquoted cell is an ordinary character, spaces around a quoted cell are
-// ignored, and a lone "\r" ends a line as in old Mac files. Unquoted cells
-// and most quoted ones are substrings of s, so parsing allocates only the
-// cell slices.
-type parser struct {
-	s      string
-	pos    int
-	line   int
-	sep    byte
-	fields []string // the current record; reused
-	arena  []string // backing store that keep carves cell slices from
-}
-
-// record parses the record at p.pos into p.fields, leaving p.pos after its
-// line break, and returns the line it starts on.
-func (p *parser) record() (int, error) {
-	start := p.line
-	p.fields = p.fields[:0]
-	s := p.s
-	for {
-		i := p.pos
-		for i < len(s) && s[i] == ' ' {
-			i++
-		}
-		var field string
-		if i < len(s) && s[i] == '"' {
-			f, err := p.quoted(i + 1)
-			if err != nil {
-				return 0, err
-			}
-			field = f
-		} else {
-			j := p.pos
-			for j < len(s) && s[j] != p.sep && s[j] != '\n' && s[j] != '\r' {
-				j++
-			}
-			field, p.pos = s[p.pos:j], j
-		}
-		p.fields = append(p.fields, trimCell(field))
-		// p.pos is now at a separator, a line break or the end.
-		if p.pos == len(s) {
-			return start, nil
-		}
-		switch s[p.pos] {
-		case '\n':
-			p.pos++
-			p.line++
-			return start, nil
-		case '\r':
-			p.pos++
-			if p.pos < len(s) && s[p.pos] == '\n' {
-				p.pos++
-			}
-			p.line++
-			return start, nil
-		}
-		p.pos++ // separator
-	}
-}
-
-// quoted parses a quoted cell whose content starts at i, leaving p.pos at
-// the separator, line break or end after it.
-func (p *parser) quoted(i int) (string, error) {
-	s, open := p.s, p.line
-	var b *strings.Builder // set once the cell differs from its source text
-	from := i              // start of the text not yet copied to b
-	for {
-		j := strings.IndexByte(s[i:], '"')
-		if j < 0 {
-			return "", &Error{Line: open, Message: msgQuoteEOF}
-		}
-		j += i
-		// Count the line breaks inside the cell; make "\r\n" a plain "\n"
-		// as encoding/csv does.
-		for k := i; k < j; k++ {
-			switch s[k] {
-			case '\n':
-				p.line++
-			case '\r':
-				p.line++
-				if k+1 < j && s[k+1] == '\n' {
-					if b == nil {
-						b = new(strings.Builder)
-					}
-					b.WriteString(s[from:k])
-					from = k + 1
-					k++
-				}
-			}
-		}
-		if j+1 < len(s) && s[j+1] == '"' { // "" stands for one quote
-			if b == nil {
-				b = new(strings.Builder)
-			}
-			b.WriteString(s[from : j+1])
-			i, from = j+2, j+2
-			continue
-		}
-		// Closing quote: only spaces may follow before the separator.
-		k := j + 1
-		for k < len(s) && (s[k] == ' ' || s[k] == '\t' && p.sep != '\t') {
-			k++
-		}
-		if k < len(s) && s[k] != p.sep && s[k] != '\n' && s[k] != '\r' {
-			return "", &Error{Line: p.line, Message: fmt.Sprintf(msgQuote, open)}
-		}
-		p.pos = k
-		if b == nil {
-			return s[from:j], nil
-		}
-		b.WriteString(s[from:j])
-		return b.String(), nil
-	}
-}
-
-// keep copies cells into the arena and returns the copy, capped so that an
-// append by the caller cannot overwrite the next row.
-func (p *parser) keep(cells []string) []string {
-	n := len(cells)
-	if cap(p.arena)-len(p.arena) < n {
-		p.arena = make([]string, 0, max(4096, n))
-	}
-	start := len(p.arena)
-	p.arena = append(p.arena, cells...)
-	return p.arena[start : start+n : start+n]
 }
 
 // WriteCSV writes header (unless nil) and rows as CSV with CRLF line

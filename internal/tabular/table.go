@@ -93,8 +93,11 @@ var (
 //
 // CSV may be UTF-8 (with or without BOM), GBK/GB18030 or, as Excel's
 // 「Unicode 文本」 export, UTF-16 with BOM; the separator (comma, tab or
-// semicolon) is taken from the header line. A quote left open at the end of
-// the file is an error naming the line where the quoted cell starts.
+// semicolon) is taken from the header line. Quotes are read strictly, as
+// RFC 4180 has them and Excel writes them: a quote in a cell that does not
+// start with one, or anything but a separator or line break after a closing
+// quote, is an error, and so is a quote left open at the end of the file,
+// which names the line where its row starts.
 //
 // From .xlsx, cells are read as Excel displays them, except that dates in
 // Excel's default date format come out as 2024-07-01 whatever the locale of
