@@ -18,6 +18,7 @@ import (
 	"minzheng/internal/audit"
 	"minzheng/internal/auth"
 	"minzheng/internal/division"
+	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
 	"minzheng/internal/idcard"
 	"minzheng/internal/registry"
@@ -159,6 +160,26 @@ var accessTable = map[string]routeCase{
 	"GET /api/v1/persons/{id}/id-number": {
 		request: getFor(func(f *accessFixture, d string) string { return fmt.Sprintf("/api/v1/persons/%d/id-number", f.only[d]) }),
 		want:    every(200, 404).but(403, 403, auth.Clerk, auth.Adviser),
+	},
+	"GET /api/v1/persons/{id}/eligibility": {
+		// Every role may read people, so every role may have their
+		// eligibility computed; outside the jurisdiction reads as absent.
+		request: getFor(func(f *accessFixture, d string) string {
+			return fmt.Sprintf("/api/v1/persons/%d/eligibility", f.only[d])
+		}),
+		want: every(200, 404),
+	},
+	"POST /api/v1/eligibility/evaluate": {
+		// A person-based body: that is the branch that reads the register,
+		// so it is the one that must stop at the jurisdiction (404 like
+		// GET /api/v1/persons/{id}). The case-based branch reads nothing
+		// and needs only a valid token, which the anonymous and bad-token
+		// calls of the walk cover; TestOpenAPIResponses sends a case.
+		request: func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
+			body := eligibility.EvaluateRequest{Program: "elderly_allowance", AsOf: "2025-07-01", PersonID: f.only[d]}
+			return jsonRequest(t, "POST", "/api/v1/eligibility/evaluate", tok, body)
+		},
+		want: every(200, 404),
 	},
 	"POST /api/v1/persons/import": {
 		request: (*accessFixture).importRequest,

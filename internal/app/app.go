@@ -36,13 +36,13 @@ type Config struct {
 
 // App holds the open database and the services.
 type App struct {
-	Config    Config
-	Log       *slog.Logger
-	DB        *db.DB
-	Suite     secret.Suite
-	Audit     *audit.Log
-	Auth      *auth.Service
-	Divisions *division.Service
+	Config      Config
+	Log         *slog.Logger
+	DB          *db.DB
+	Suite       secret.Suite
+	Audit       *audit.Log
+	Auth        *auth.Service
+	Divisions   *division.Service
 	Registry    *registry.Service
 	Policies    *policy.Set
 	Eligibility *eligibility.Service

@@ -24,8 +24,10 @@ import (
 	"minzheng/internal/audit"
 	"minzheng/internal/auth"
 	"minzheng/internal/division"
+	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
 	"minzheng/internal/idcard"
+	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 )
 
@@ -344,6 +346,13 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		{"AuditVerifyResult", audit.Result{}, true},
 		{"DivisionRef", division.Ref{}, true},
 		{"FieldError", errs.FieldError{}, true},
+		{"EligibilityResult", policy.Result{}, true},
+		{"ExplanationStep", policy.Step{}, true},
+		{"UsedParameter", policy.UsedValue{}, true},
+		{"EvaluateRequest", eligibility.EvaluateRequest{}, false},
+		{"Case", policy.Case{}, false},
+		{"CaseMember", policy.Member{}, false},
+		{"CaseAssets", policy.Assets{}, false},
 	}
 	for _, tc := range cases {
 		s, ok := d.lookup("#/components/schemas/" + tc.schema)
@@ -528,7 +537,8 @@ type sample struct {
 	name   string
 	req    func() *http.Request
 	status int
-	badReq bool // the request body is meant to break the schema
+	badReq bool   // the request body is meant to break the schema
+	field  string // the field a 422 answer must name
 }
 
 // TestOpenAPIResponses sends real requests of every documented operation
@@ -556,6 +566,27 @@ func TestOpenAPIResponses(t *testing.T) {
 		if _, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "李四", IDNumber: number(), ResidenceDivision: committee, HouseholdID: head.HouseholdID, Relation: "配偶"}); err != nil {
 			t.Fatal(err)
 		}
+		// Someone in 浦东, outside the adviser's jurisdiction (徐汇).
+		seq++
+		pudongNumber := idcard.Build(pudong, time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, seq), seq)
+		pudongCommittee := firstCommittee(t, s.App.Divisions.Tree, pudong)
+		outsider, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "王五", IDNumber: pudongNumber,
+			HukouDivision: pudongCommittee, ResidenceDivision: pudongCommittee, Address: "世纪大道 1 号"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A household given in full: a mother with a low income and her
+		// son at school, eligible for 低保.
+		yes := true
+		household := &policy.Case{Subject: "mother", Members: []policy.Member{
+			{ID: "mother", BirthDate: "1975-03-01", Sex: "F", HukouDivision: committee, ResidenceDivision: committee, MonthlyIncome: 800,
+				Alive: &yes, Relation: "head", LivesWithFamily: &yes, MonthlyMedicalExpense: 200},
+			{ID: "son", BirthDate: "2010-09-01", Sex: "M", HukouDivision: committee, ResidenceDivision: committee, Alive: &yes,
+				Relation: "child", MonthlyEducationExpense: 300},
+		}, Assets: policy.Assets{Deposits: 20000, Securities: 1000}}
+		badBirth := *household
+		badBirth.Members = slices.Clone(household.Members)
+		badBirth.Members[0].BirthDate = "1975/03/01"
 		get := func(path, token string) func() *http.Request {
 			return func() *http.Request { return newRequest("GET", path, token, "", nil) }
 		}
@@ -576,6 +607,8 @@ func TestOpenAPIResponses(t *testing.T) {
 		}
 		importHeader := "户号,姓名,身份证号,与户主关系,户籍地代码,居住地代码,出生日期,月收入,残疾类别,残疾等级,死亡日期,地址\n"
 		person := fmt.Sprintf("/api/v1/persons/%d", head.ID)
+		elsewhere := fmt.Sprintf("/api/v1/persons/%d", outsider.ID)
+		const evaluate = "/api/v1/eligibility/evaluate"
 		samples := []sample{
 			{name: "document", req: get("/api/v1/openapi.json", ""), status: 200},
 			{name: "me", req: get("/api/v1/me", adviser), status: 200},
@@ -609,6 +642,24 @@ func TestOpenAPIResponses(t *testing.T) {
 			{name: "import, bad rows", req: upload(admin, "", importHeader+fmt.Sprintf("H3,王二,%s,户主,%s,%s,,,,,,\nH3,,123,配偶,,%s,,,,,,\n", number(), committee, committee, committee)), status: 422},
 			{name: "import, no file", req: upload(admin, "", ""), status: 422},
 			{name: "import, adviser", req: upload(adviser, "", importHeader), status: 403},
+			{name: "eligibility", req: get(person+"/eligibility?as_of=2025-07-01", adviser), status: 200},
+			{name: "eligibility today, one program", req: get(person+"/eligibility?program=elderly_allowance", admin), status: 200},
+			{name: "eligibility, unknown program", req: get(person+"/eligibility?program=nope", adviser), status: 422, field: "program"},
+			{name: "eligibility, bad date", req: get(person+"/eligibility?as_of=2025-13-01", adviser), status: 422, field: "as_of"},
+			{name: "eligibility, outside the jurisdiction", req: get(elsewhere+"/eligibility", adviser), status: 404},
+			{name: "eligibility, no such person", req: get("/api/v1/persons/99999999/eligibility", adviser), status: 404},
+			{name: "evaluate a case", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "dibao", AsOf: "2025-07-01", Case: household}), status: 200},
+			// Before the first 低保 standard (2021-07-01): a parameter without a value.
+			{name: "evaluate a case, early date", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "dibao", AsOf: "2020-01-01", Case: household}), status: 422, field: "as_of"},
+			{name: "evaluate a person", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "elderly_allowance", AsOf: "2025-07-01", PersonID: head.ID}), status: 200},
+			{name: "evaluate, unknown program", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "nope", AsOf: "2025-07-01", Case: household}), status: 422, field: "program"},
+			{name: "evaluate, no program", req: post(evaluate, adviser, eligibility.EvaluateRequest{Case: household}), status: 422, field: "program"},
+			{name: "evaluate, bad date", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "dibao", AsOf: "2025-7-1", Case: household}), status: 422, badReq: true, field: "as_of"},
+			{name: "evaluate, person and case", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "dibao", PersonID: head.ID, Case: household}), status: 422, field: "case"},
+			{name: "evaluate, neither person nor case", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "dibao"}), status: 422, field: "case"},
+			{name: "evaluate, bad birth date", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "dibao", Case: &badBirth}), status: 422, badReq: true, field: "members[0].birth_date"},
+			{name: "evaluate, unknown field", req: post(evaluate, adviser, map[string]any{"program": "dibao", "person": head.ID}), status: 422, badReq: true, field: "person"},
+			{name: "evaluate, person outside the jurisdiction", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "dibao", PersonID: outsider.ID}), status: 404},
 		}
 		exercised := map[string]bool{}
 		for _, sm := range samples {
@@ -666,6 +717,19 @@ func TestOpenAPIResponses(t *testing.T) {
 				}
 				for _, p := range d.validate("response", v, schema) {
 					t.Errorf("%s %d: %s", key, rec.Code, p)
+				}
+				if sm.field != "" {
+					var e apiError
+					json.Unmarshal(rec.Body.Bytes(), &e)
+					var fields []string
+					if e.Error != nil {
+						for _, fe := range e.Error.Fields {
+							fields = append(fields, fe.Field)
+						}
+					}
+					if !slices.Contains(fields, sm.field) {
+						t.Errorf("%s %d: names fields %v, want %s", key, rec.Code, fields, sm.field)
+					}
 				}
 				if rec.Code == 201 && key == "POST /api/v1/persons" && !strings.HasPrefix(rec.Header().Get("Location"), "/api/v1/persons/") {
 					t.Errorf("%s: Location %q", key, rec.Header().Get("Location"))

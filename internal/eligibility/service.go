@@ -31,7 +31,7 @@ func CaseOf(subject registry.Person, members []registry.Person) policy.Case {
 		c.Members = append(c.Members, policy.Member{
 			ID: strconv.FormatInt(m.ID, 10), BirthDate: m.BirthDate, Sex: m.Sex, HukouDivision: m.HukouDivision,
 			ResidenceDivision: m.ResidenceDivision, MonthlyIncome: float64(m.MonthlyIncome), DisabilityCategory: m.DisabilityCategory,
-			DisabilityGrade: m.DisabilityGrade, Alive: m.DeathDate == "", DeathDate: m.DeathDate, Relation: string(m.Relation),
+			DisabilityGrade: m.DisabilityGrade, DeathDate: m.DeathDate, Relation: string(m.Relation),
 		})
 	}
 	return c

@@ -128,6 +128,14 @@ func (s *Set) Evaluate(id string, c *Case, on time.Time, over Overrides) (*Resul
 	if err != nil {
 		return nil, err
 	}
+	for _, cc := range p.conds {
+		if err := missingValue(used, cc.refs, on); err != nil {
+			return nil, err
+		}
+	}
+	if err := missingValue(used, p.amountR, on); err != nil {
+		return nil, err
+	}
 	r := &Result{Program: p.ID, Name: p.NameOn(on), AsOf: on.Format(time.DateOnly), Subject: c.Subject, Eligible: true,
 		Version: p.Version, Explanation: []Step{}, Parameters: []UsedValue{}}
 	d := &explainData{Person: structMap(f.Person), Household: structMap(f.Household), set: s, on: on, over: over}
@@ -204,7 +212,7 @@ func (s *Set) envFor(f Facts, on time.Time, over Overrides) (map[string]any, map
 				uv.Source = "该日期尚无取值"
 			}
 			if ov, ok := over[full]; ok {
-				uv.Value, uv.Source, uv.Confirmed = ov, "模拟测算设定值", false
+				uv.Value, uv.Source, uv.Confirmed, uv.From = ov, "模拟测算设定值", false, on.Format(time.DateOnly)
 			}
 			m[name] = uv.Value
 			used[full] = uv
@@ -214,3 +222,13 @@ func (s *Set) envFor(f Facts, on time.Time, over Overrides) (map[string]any, map
 	return env, used, nil
 }
 
+// missingValue refuses a date on which a parameter the policy uses has no
+// value yet: the engine cannot decide then, rather than decide on zero.
+func missingValue(used map[string]UsedValue, refs []string, on time.Time) error {
+	for _, ref := range refs {
+		if used[ref].From == "" {
+			return errs.Field("as_of", "参数 %s（%s）在 %s 尚无取值，无法按该日期计算", ref, used[ref].Label, on.Format(time.DateOnly))
+		}
+	}
+	return nil
+}

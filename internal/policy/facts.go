@@ -30,9 +30,11 @@ type Member struct {
 	MonthlyIncome      float64 `json:"monthly_income"`
 	DisabilityCategory string  `json:"disability_category"`
 	DisabilityGrade    int     `json:"disability_grade"` // 0 none, 1 (most severe) … 4
-	Alive              bool    `json:"alive"`
-	DeathDate          string  `json:"death_date,omitempty"`
-	Relation           string  `json:"relation"` // head, spouse, child, parent, grandchild, other
+	// Alive: false for a member known to be dead; default true. A death
+	// date, if given, decides from that date on.
+	Alive     *bool  `json:"alive,omitempty"`
+	DeathDate string `json:"death_date,omitempty"`
+	Relation  string `json:"relation"` // head, spouse, child, parent, grandchild, other
 	// LivesWithFamily: lives with the household in Shanghai (在本市共同生活); default true.
 	LivesWithFamily *bool `json:"lives_with_family,omitempty"`
 	// CanWork: has the ability to work; default: aged 16–59 and no grade 1–2 disability.
@@ -153,7 +155,7 @@ func (c *Case) Validate() error {
 
 // livingOn reports whether m is alive on the date.
 func (m Member) livingOn(on time.Time) bool {
-	if !m.Alive {
+	if m.Alive != nil && !*m.Alive {
 		return false
 	}
 	if m.DeathDate != "" {
