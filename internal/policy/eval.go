@@ -116,14 +116,27 @@ func Yuan(x float64) string {
 // condition explained and every parameter value it used listed with its
 // source. Overrides, if any, replace parameter values (what-if).
 func (s *Set) Evaluate(id string, c *Case, on time.Time, over Overrides) (*Result, error) {
-	p, ok := s.Policies[id]
-	if !ok {
+	if _, ok := s.Policies[id]; !ok {
 		return nil, errs.Field("program", "未知项目“%s”，可选：%s", id, strings.Join(s.order, "、"))
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	f := c.Derive(on)
+	r, err := s.EvaluateFacts(id, c.Derive(on), on, over)
+	if err != nil {
+		return nil, err
+	}
+	r.Subject = c.Subject
+	return r, nil
+}
+
+// EvaluateFacts decides one programme on derived facts, with the
+// explanation: the interpreted path that the batch plan must agree with.
+func (s *Set) EvaluateFacts(id string, f Facts, on time.Time, over Overrides) (*Result, error) {
+	p, ok := s.Policies[id]
+	if !ok {
+		return nil, errs.Field("program", "未知项目“%s”，可选：%s", id, strings.Join(s.order, "、"))
+	}
 	env, used, err := s.envFor(f, on, over)
 	if err != nil {
 		return nil, err
@@ -136,7 +149,7 @@ func (s *Set) Evaluate(id string, c *Case, on time.Time, over Overrides) (*Resul
 	if err := missingValue(used, p.amountR, on); err != nil {
 		return nil, err
 	}
-	r := &Result{Program: p.ID, Name: p.NameOn(on), AsOf: on.Format(time.DateOnly), Subject: c.Subject, Eligible: true,
+	r := &Result{Program: p.ID, Name: p.NameOn(on), AsOf: on.Format(time.DateOnly), Eligible: true,
 		Version: p.Version, Explanation: []Step{}, Parameters: []UsedValue{}}
 	d := &explainData{Person: structMap(f.Person), Household: structMap(f.Household), set: s, on: on, over: over}
 	refs := map[string]bool{}
