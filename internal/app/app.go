@@ -46,6 +46,7 @@ type App struct {
 	Registry    *registry.Service
 	Policies    *policy.Set
 	Eligibility *eligibility.Service
+	Proactive   *eligibility.Proactive
 	Now         func() time.Time
 	// KeyCreated reports that this start created the secret key.
 	KeyCreated bool
@@ -86,6 +87,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Registry = registry.NewService(d, suite, a.Audit, tree, a.Now)
 	a.Policies = policies
 	a.Eligibility = &eligibility.Service{Registry: a.Registry, Policies: policies, Now: func() time.Time { return a.Now() }}
+	a.Proactive = &eligibility.Proactive{DB: d, Registry: a.Registry, Policies: policies, Audit: a.Audit, Now: func() time.Time { return a.Now() }}
 	if err := a.Divisions.Seed(ctx); err != nil {
 		d.Close()
 		return nil, err

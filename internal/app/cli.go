@@ -29,6 +29,7 @@ const usage = `minzheng — 上海民政业务平台
   token     接口令牌：token create --user NAME [--label L]
   gen       生成合成人口：gen --persons N --seed S
   eval      计算一个家庭的待遇资格：eval --program ID --as-of YYYY-MM-DD --case FILE.json
+  run       批处理：run proactive --as-of YYYY-MM-DD（免申即享：全市人口逐项计算，只写入变化）
   audit     审计日志：audit verify | audit list [--limit N]
   backup    备份 SQLite 数据库：backup --to FILE
   version   显示版本
@@ -62,6 +63,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		err = cmdGen(ctx, rest, stdout, stderr)
 	case "eval":
 		err = cmdEval(rest, stdout, stderr)
+	case "run":
+		err = cmdRun(ctx, rest, stdout, stderr)
 	case "audit":
 		err = cmdAudit(ctx, rest, stdout, stderr)
 	case "backup":
@@ -413,4 +416,32 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(res)
+}
+
+// cmdRun runs a batch job once: run proactive --as-of DATE.
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "proactive" {
+		return errs.E(errs.Invalid, "用法：minzheng run proactive --as-of YYYY-MM-DD")
+	}
+	fs, c := newFlags("run proactive", stderr)
+	asOf := fs.String("as-of", time.Now().Format(time.DateOnly), "计算日期 YYYY-MM-DD")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	on, err := time.Parse(time.DateOnly, *asOf)
+	if err != nil {
+		return errs.Field("as-of", "日期“%s”应为 YYYY-MM-DD", *asOf)
+	}
+	a, err := c.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	st, err := a.Proactive.Run(ctx, auth.System(), on, stderr)
+	if err != nil {
+		return err
+	}
+	out, _ := json.Marshal(st)
+	fmt.Fprintln(stdout, string(out))
+	return nil
 }

@@ -24,14 +24,17 @@ type Service struct {
 }
 
 // CaseOf builds a policy case from a registered person and their household.
-// The register holds no assets yet, so assets are zero.
+// The register holds no assets yet, so assets are zero. Nor does it know
+// whether someone has a legal supporter (赡养、抚养、扶养义务人) living
+// elsewhere, so everyone is taken to have one: 特困 is never granted from
+// register data alone, only after an application establishes it.
 func CaseOf(subject registry.Person, members []registry.Person) policy.Case {
 	c := policy.Case{Subject: strconv.FormatInt(subject.ID, 10)}
 	for _, m := range members {
 		c.Members = append(c.Members, policy.Member{
 			ID: strconv.FormatInt(m.ID, 10), BirthDate: m.BirthDate, Sex: m.Sex, HukouDivision: m.HukouDivision,
 			ResidenceDivision: m.ResidenceDivision, MonthlyIncome: float64(m.MonthlyIncome), DisabilityCategory: m.DisabilityCategory,
-			DisabilityGrade: m.DisabilityGrade, DeathDate: m.DeathDate, Relation: string(m.Relation),
+			DisabilityGrade: m.DisabilityGrade, DeathDate: m.DeathDate, Relation: string(m.Relation), HasSupporter: true,
 		})
 	}
 	return c

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+	"unsafe"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
@@ -29,21 +30,34 @@ type Columns struct {
 	Head []bool
 }
 
-// factFields lists the numeric and boolean fact fields a plan can read, as
-// "person.age" → index path into Facts.
-var factFields = func() map[string][]int {
-	out := map[string][]int{}
-	add := func(prefix string, t reflect.Type, idx int) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
+// factFields maps each numeric or boolean fact ("person.age") to a reader
+// of that field from a *Facts, built once from the struct layout so that
+// filling columns needs no reflection per row.
+var factFields = func() map[string]func(*Facts) float64 {
+	out := map[string]func(*Facts) float64{}
+	ft := reflect.TypeOf(Facts{})
+	for _, outer := range []struct {
+		name  string
+		field int
+	}{{"person", 0}, {"household", 1}} {
+		of := ft.Field(outer.field)
+		for i := 0; i < of.Type.NumField(); i++ {
+			f := of.Type.Field(i)
+			off := of.Offset + f.Offset
+			var get func(*Facts) float64
 			switch f.Type.Kind() {
-			case reflect.Int, reflect.Float64, reflect.Bool:
-				out[prefix+"."+f.Tag.Get("expr")] = []int{idx, i}
+			case reflect.Int:
+				get = func(x *Facts) float64 { return float64(*(*int)(unsafe.Add(unsafe.Pointer(x), off))) }
+			case reflect.Float64:
+				get = func(x *Facts) float64 { return *(*float64)(unsafe.Add(unsafe.Pointer(x), off)) }
+			case reflect.Bool:
+				get = func(x *Facts) float64 { return b2f(*(*bool)(unsafe.Add(unsafe.Pointer(x), off))) }
+			default:
+				continue
 			}
+			out[outer.name+"."+f.Tag.Get("expr")] = get
 		}
 	}
-	add("person", reflect.TypeOf(PersonFacts{}), 0)
-	add("household", reflect.TypeOf(HouseholdFacts{}), 1)
 	return out
 }()
 
@@ -63,21 +77,10 @@ func NewColumns(n int, fields []string) (*Columns, error) {
 // Column returns the column of a field, for filling it directly.
 func (c *Columns) Column(field string) []float64 { return c.cols[field] }
 
-// Set fills row i from derived facts (slow path, for tests and small runs;
-// bulk loaders fill Column slices directly).
-func (c *Columns) Set(i int, f Facts, head bool) {
-	v := reflect.ValueOf(f)
+// Set fills row i from derived facts.
+func (c *Columns) Set(i int, f *Facts, head bool) {
 	for name, col := range c.cols {
-		path := factFields[name]
-		fv := v.Field(path[0]).Field(path[1])
-		switch fv.Kind() {
-		case reflect.Int:
-			col[i] = float64(fv.Int())
-		case reflect.Float64:
-			col[i] = fv.Float()
-		case reflect.Bool:
-			col[i] = b2f(fv.Bool())
-		}
+		col[i] = factFields[name](f)
 	}
 	c.Head[i] = head
 }

@@ -61,7 +61,7 @@ func TestPlanAgreesWithEvaluate(t *testing.T) {
 					t.Fatal(err)
 				}
 				for i, f := range facts {
-					cols.Set(i, f, heads[i])
+					cols.Set(i, &f, heads[i])
 				}
 				elig := make([]bool, n)
 				amt := make([]float64, n)

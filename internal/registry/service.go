@@ -441,3 +441,41 @@ func (s *Service) Household(ctx context.Context, p auth.Principal, id int64, pur
 		EntityID: fmt.Sprint(id), Detail: purpose, Remote: p.Remote})
 	return x, members, err
 }
+
+// StreamHouseholds calls fn for every household with all its members, in
+// household order, for batch jobs that look at the whole register. Only a
+// city-wide principal may stream; nothing is filtered or audited per
+// record (the job records its own run).
+func (s *Service) StreamHouseholds(ctx context.Context, p auth.Principal, fn func(householdID int64, members []Person) error) error {
+	if p.Prefix() != "31" || !p.Can(auth.PersonRead) {
+		return errs.E(errs.Forbidden, "只有全市范围的账号可以批量处理全部人口")
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+` FROM persons p ORDER BY p.household_id, p.id`)
+	if err != nil {
+		return fmt.Errorf("registry: stream: %w", err)
+	}
+	defer rows.Close()
+	var cur int64
+	var members []Person
+	for rows.Next() {
+		x, err := scanPerson(rows)
+		if err != nil {
+			return err
+		}
+		if x.HouseholdID != cur && len(members) > 0 {
+			if err := fn(cur, members); err != nil {
+				return err
+			}
+			members = members[:0]
+		}
+		cur = x.HouseholdID
+		members = append(members, x)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(members) > 0 {
+		return fn(cur, members)
+	}
+	return nil
+}

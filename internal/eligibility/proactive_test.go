@@ -1,0 +1,106 @@
+package eligibility_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"minzheng/internal/audit"
+	"minzheng/internal/auth"
+	"minzheng/internal/db"
+	"minzheng/internal/db/dbtest"
+	"minzheng/internal/division"
+	"minzheng/internal/eligibility"
+	"minzheng/internal/errs"
+	"minzheng/internal/idcard"
+	"minzheng/internal/policy"
+	"minzheng/internal/registry"
+	"minzheng/internal/secret"
+)
+
+func TestProactiveRun(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		suite, _ := secret.NewStandard(bytes.Repeat([]byte{4}, secret.KeySize))
+		now := func() time.Time { return time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC) }
+		tree, _ := division.Shanghai()
+		if err := division.NewService(d, tree).Seed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		log := audit.New(d, suite, now)
+		reg := registry.NewService(d, suite, log, tree, now)
+		set, _ := policy.Embedded()
+		pr := &eligibility.Proactive{DB: d, Registry: reg, Policies: set, Audit: log, Now: now}
+		sys := auth.System()
+		birth := func(s string) time.Time { b, _ := time.Parse(time.DateOnly, s); return b }
+		// An elder of 75 with a good pension: elderly allowance only.
+		elder, err := reg.Create(ctx, sys, registry.NewPerson{Name: "张老", IDNumber: idcard.Build("310104", birth("1950-03-01"), 11), HukouDivision: "310104003001", ResidenceDivision: "310104003001", MonthlyIncome: 5000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A poor household of two: 低保 (1650 − 600) × 2 = 2100.
+		mum, err := reg.Create(ctx, sys, registry.NewPerson{Name: "李母", IDNumber: idcard.Build("310115", birth("1980-01-01"), 22), HukouDivision: "310115004001", ResidenceDivision: "310115004001", MonthlyIncome: 1200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reg.Create(ctx, sys, registry.NewPerson{Name: "李子", IDNumber: idcard.Build("310115", birth("2012-01-01"), 33), HukouDivision: "310115004001", ResidenceDivision: "310115004001", HouseholdID: mum.HouseholdID, Relation: "子女"}); err != nil {
+			t.Fatal(err)
+		}
+		on := time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)
+		st, err := pr.Run(ctx, sys, on, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Persons != 3 || st.Grants != 2 || st.Stops != 0 || st.Changes != 0 {
+			t.Fatalf("first run %+v, want 2 grants (elderly allowance, 低保)", st)
+		}
+		amount := func(program string, person int64) (string, int64) {
+			var status string
+			var f int64
+			d.QueryRow(`SELECT status, monthly_fen FROM entitlements WHERE program = $1 AND person_id = $2`, program, person).Scan(&status, &f)
+			return status, f
+		}
+		if s, f := amount("elderly_allowance", elder.ID); s != "active" || f != 15000 {
+			t.Errorf("elderly allowance %s %d", s, f)
+		}
+		if s, f := amount("dibao", mum.ID); s != "active" || f != 210000 {
+			t.Errorf("dibao %s %d", s, f)
+		}
+		var hash, expl string
+		d.QueryRow(`SELECT inputs_hash, explanation FROM decisions WHERE program = 'dibao'`).Scan(&hash, &expl)
+		if len(hash) != 64 || !bytes.Contains([]byte(expl), []byte("低于 2025-07-01 起执行的低保标准 1,650 元")) {
+			t.Errorf("decision hash %q explanation %s", hash, expl)
+		}
+		// Nothing changed: nothing written.
+		if st, err := pr.Run(ctx, sys, on, io.Discard); err != nil || st.Grants+st.Stops+st.Changes != 0 {
+			t.Fatalf("second run %+v %v", st, err)
+		}
+		// Income rises: the amount changes. The elder dies: the allowance stops on the death date.
+		d.Exec(`UPDATE persons SET monthly_income = 1400 WHERE id = $1`, mum.ID)
+		d.Exec(`UPDATE persons SET death_date = '2025-07-20' WHERE id = $1`, elder.ID)
+		st, err = pr.Run(ctx, sys, on, io.Discard)
+		if err != nil || st.Changes != 1 || st.Stops != 1 || st.Grants != 0 {
+			t.Fatalf("third run %+v %v", st, err)
+		}
+		if s, f := amount("dibao", mum.ID); s != "active" || f != 190000 { // (1650 − 700) × 2
+			t.Errorf("dibao after the raise %s %d", s, f)
+		}
+		var until string
+		d.QueryRow(`SELECT until FROM entitlements WHERE program = 'elderly_allowance' AND person_id = $1`, elder.ID).Scan(&until)
+		if s, _ := amount("elderly_allowance", elder.ID); s != "stopped" || until != "2025-07-20" {
+			t.Errorf("allowance after death: %s until %s", s, until)
+		}
+		var notices, elderNotices int
+		d.QueryRow(`SELECT COUNT(*) FROM notices`).Scan(&notices)
+		d.QueryRow(`SELECT COUNT(*) FROM notices WHERE person_id = $1`, elder.ID).Scan(&elderNotices)
+		if notices != 3 || elderNotices != 1 {
+			t.Errorf("notices %d (elder %d), want 3 (grant, grant, change) with none for the death", notices, elderNotices)
+		}
+		// Only a city-wide administrator may run it.
+		if _, err := pr.Run(ctx, auth.Principal{Name: "x", Role: auth.CityAdmin, Division: "310104"}, on, io.Discard); errs.Code(err) != errs.Forbidden {
+			t.Errorf("district admin: %v", err)
+		}
+	})
+}
