@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"minzheng/internal/auth"
+	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
 	"minzheng/internal/policy"
 )
@@ -30,6 +31,7 @@ const usage = `minzheng — 上海民政业务平台
   gen       生成合成人口：gen --persons N --seed S
   eval      计算一个家庭的待遇资格：eval --program ID --as-of YYYY-MM-DD --case FILE.json
   run       批处理：run proactive --as-of YYYY-MM-DD（免申即享：全市人口逐项计算，只写入变化）
+  simulate  政策模拟测算：simulate --set dibao.standard=1700 --from 2025-07-01 [--xlsx 文件]
   audit     审计日志：audit verify | audit list [--limit N]
   backup    备份 SQLite 数据库：backup --to FILE
   version   显示版本
@@ -65,6 +67,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		err = cmdEval(rest, stdout, stderr)
 	case "run":
 		err = cmdRun(ctx, rest, stdout, stderr)
+	case "simulate":
+		err = cmdSimulate(ctx, rest, stdout, stderr)
 	case "audit":
 		err = cmdAudit(ctx, rest, stdout, stderr)
 	case "backup":
@@ -444,4 +448,57 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	out, _ := json.Marshal(st)
 	fmt.Fprintln(stdout, string(out))
 	return nil
+}
+
+// settings collects repeated --set flags.
+type settings []string
+
+func (s *settings) String() string     { return strings.Join(*s, ",") }
+func (s *settings) Set(v string) error { *s = append(*s, v); return nil }
+
+// cmdSimulate runs a what-if over the whole register and prints it as JSON
+// (and writes it to Excel with --xlsx). Nothing is changed.
+func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlags("simulate", stderr)
+	var set settings
+	fs.Var(&set, "set", "参数设定，如 dibao.standard=1700（可重复）")
+	from := fs.String("from", time.Now().Format(time.DateOnly), "生效日期 YYYY-MM-DD")
+	xlsx := fs.String("xlsx", "", "同时导出到该 Excel 文件")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	on, err := time.Parse(time.DateOnly, *from)
+	if err != nil {
+		return errs.Field("from", "日期“%s”应为 YYYY-MM-DD", *from)
+	}
+	a, err := c.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	over, err := a.Eligibility.ParseSet(set)
+	if err != nil {
+		return err
+	}
+	sim, err := a.Eligibility.Simulate(ctx, auth.System(), over, on, a.Divisions.Tree.Name)
+	if err != nil {
+		return err
+	}
+	if *xlsx != "" {
+		f, err := os.Create(*xlsx)
+		if err != nil {
+			return err
+		}
+		if err := eligibility.WriteSimulationXLSX(f, sim); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sim)
 }

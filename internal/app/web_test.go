@@ -175,3 +175,66 @@ func TestPageExports(t *testing.T) {
 		t.Errorf("user export shows %d rows: %v", len(tb.Rows), tb.Rows)
 	}
 }
+
+// TestSimulatePage runs a what-if through the page and its Excel export as
+// the city administrator; a district administrator is refused.
+func TestSimulatePage(t *testing.T) {
+	s := openServer(t, app.Config{DataDir: t.TempDir()})
+	ctx := context.Background()
+	if _, err := s.App.Generate(ctx, 2000, 3, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	login := func(name string, role auth.Role, division string) *http.Client {
+		_, pw, err := s.App.Auth.CreateUser(ctx, auth.System(), auth.NewUser{Name: name, Role: role, Division: division})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		srvURL := serverURL(t, s)
+		if _, err := c.PostForm(srvURL+"/login", url.Values{"name": {name}, "password": {pw}}); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	admin := login("city1", auth.CityAdmin, "310000")
+	base := serverURL(t, s)
+	r, err := admin.Get(base + "/simulate?set=" + url.QueryEscape("dibao.standard=3000") + "&from=2025-08-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	page := string(b)
+	if r.StatusCode != 200 || !strings.Contains(page, `id="sim-total"`) || !strings.Contains(page, "data-chart") || !strings.Contains(page, "最低生活保障") {
+		t.Fatalf("simulate page %d:\n%.2000s", r.StatusCode, page)
+	}
+	r, err = admin.Get(base + "/simulate/export.xlsx?set=" + url.QueryEscape("dibao.standard=3000") + "&from=2025-08-01")
+	if err != nil || r.StatusCode != 200 {
+		t.Fatalf("export: %v %v", err, r.Status)
+	}
+	tb, err := tabular.Read(r.Body, "sim.xlsx", 10<<20)
+	if err != nil || len(tb.Rows) == 0 || tb.Header[0] != "项目" {
+		t.Fatalf("export table: %v %+v", err, tb)
+	}
+	r, _ = admin.Get(base + "/simulate?set=" + url.QueryEscape("dibao.nope=1") + "&from=2025-08-01")
+	if b, _ := io.ReadAll(r.Body); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(b), "未知参数") {
+		t.Errorf("bad parameter: %d", r.StatusCode)
+	}
+	district := login("xh_admin2", auth.DistrictAdmin, "310104")
+	if r, _ := district.Get(base + "/simulate"); r.StatusCode != http.StatusForbidden {
+		t.Errorf("district admin: %d, want 403", r.StatusCode)
+	}
+}
+
+var servers = map[*apiServer]string{}
+
+// serverURL starts (once per app) a real HTTP server for browser-like clients.
+func serverURL(t *testing.T, s *apiServer) string {
+	if u, ok := servers[s]; ok {
+		return u
+	}
+	srv := httptest.NewServer(s.Handler)
+	t.Cleanup(func() { srv.Close(); delete(servers, s) })
+	servers[s] = srv.URL
+	return srv.URL
+}

@@ -12,8 +12,9 @@ import (
 
 // HTTP serves eligibility on the profile page and in the API.
 type HTTP struct {
-	Service *Service
-	Render  *web.Renderer
+	Service      *Service
+	Render       *web.Renderer
+	DistrictName func(string) string
 }
 
 // Routes registers the handlers.
@@ -21,6 +22,9 @@ func (h *HTTP) Routes(r *httpx.Router) {
 	r.H("GET /persons/{id}/eligibility", h.fragment)
 	r.H("GET /api/v1/persons/{id}/eligibility", h.apiPerson)
 	r.H("POST /api/v1/eligibility/evaluate", h.apiEvaluate)
+	sim := &SimulatePage{Service: h.Service, Render: h.Render, DistrictName: h.DistrictName}
+	r.H("GET /simulate", sim.page)
+	r.H("GET /simulate/export.xlsx", sim.export)
 }
 
 func personID(r *http.Request) (int64, error) {

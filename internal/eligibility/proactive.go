@@ -53,6 +53,7 @@ type row struct {
 	head              bool
 	facts             policy.Facts
 	death             string
+	district          string // 6-digit district of the 户籍地 (else of the residence)
 }
 
 type entitlement struct {
@@ -103,35 +104,18 @@ func (p *Proactive) Run(ctx context.Context, by auth.Principal, on time.Time, pr
 	var total int64
 	p.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM persons`).Scan(&total)
 	last := time.Now()
-	err := p.Registry.StreamHouseholds(ctx, by, func(hid int64, members []registry.Person) error {
-		r.stats.Households++
-		var head int64
-		for _, m := range members {
-			if m.Relation == registry.Head && head == 0 {
-				head = m.ID
-			}
+	err := streamRows(ctx, p.Registry, by, on, batchPersons, func(rows []row, households int) error {
+		r.rows = rows
+		r.stats.Households += households
+		if err := r.flush(); err != nil {
+			return err
 		}
-		if head == 0 {
-			head = members[0].ID
-		}
-		for _, m := range members {
-			c := CaseOf(m, members)
-			r.rows = append(r.rows, row{person: m.ID, household: hid, head: m.ID == head, facts: c.Derive(on), death: m.DeathDate})
-		}
-		if len(r.rows) >= batchPersons {
-			if err := r.flush(); err != nil {
-				return err
-			}
-			if time.Since(last) > 500*time.Millisecond {
-				last = time.Now()
-				fmt.Fprintf(progress, "\r免申即享：%s [%d/%d 人] 新增 %d 停发 %d 变更 %d   ", bar(int64(r.stats.Persons), total), r.stats.Persons, total, r.stats.Grants, r.stats.Stops, r.stats.Changes)
-			}
+		if time.Since(last) > 500*time.Millisecond {
+			last = time.Now()
+			fmt.Fprintf(progress, "\r免申即享：%s [%d/%d 人] 新增 %d 停发 %d 变更 %d   ", bar(int64(r.stats.Persons), total), r.stats.Persons, total, r.stats.Grants, r.stats.Stops, r.stats.Changes)
 		}
 		return nil
 	})
-	if err == nil {
-		err = r.flush()
-	}
 	if err != nil {
 		return r.stats, err
 	}
@@ -164,6 +148,48 @@ func bar(done, total int64) string {
 
 func fen(yuan float64) int64 { return int64(math.Round(yuan * 100)) }
 
+// streamRows reads the whole register household by household, derives each
+// person's facts as of on, and hands them to fn in batches of about size
+// persons (whole households), with the number of households in the batch.
+func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, on time.Time, size int, fn func(rows []row, households int) error) error {
+	rows := make([]row, 0, size+8)
+	households := 0
+	err := reg.StreamHouseholds(ctx, by, func(hid int64, members []registry.Person) error {
+		households++
+		var head int64
+		for _, m := range members {
+			if m.Relation == registry.Head && head == 0 {
+				head = m.ID
+			}
+		}
+		if head == 0 {
+			head = members[0].ID
+		}
+		for _, m := range members {
+			c := CaseOf(m, members)
+			district := m.HukouDivision
+			if district == "" {
+				district = m.ResidenceDivision
+			}
+			if len(district) > 6 {
+				district = district[:6]
+			}
+			rows = append(rows, row{person: m.ID, household: hid, head: m.ID == head, facts: c.Derive(on), death: m.DeathDate, district: district})
+		}
+		if len(rows) >= size {
+			if err := fn(rows, households); err != nil {
+				return err
+			}
+			rows, households = rows[:0], 0
+		}
+		return nil
+	})
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	return fn(rows, households)
+}
+
 // flush evaluates the buffered rows with the batch plans and writes the
 // differences with the current entitlements in one transaction.
 func (r *runner) flush() error {
@@ -171,7 +197,6 @@ func (r *runner) flush() error {
 	if n == 0 {
 		return nil
 	}
-	defer func() { r.rows = r.rows[:0] }()
 	cols, err := policy.NewColumns(n, r.fields)
 	if err != nil {
 		return err

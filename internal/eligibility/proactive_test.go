@@ -98,6 +98,43 @@ func TestProactiveRun(t *testing.T) {
 		if notices != 3 || elderNotices != 1 {
 			t.Errorf("notices %d (elder %d), want 3 (grant, grant, change) with none for the death", notices, elderNotices)
 		}
+		// What if the standard were 2,000 (from the same date)? The household
+		// gets (2000 − 700) × 2 = 2600 instead of 1900; nothing is written.
+		var decisions int
+		d.QueryRow(`SELECT COUNT(*) FROM decisions`).Scan(&decisions)
+		svc := &eligibility.Service{Registry: reg, Policies: set, Now: now}
+		over, err := svc.ParseSet([]string{"dibao.standard=2000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim, err := svc.Simulate(ctx, sys, over, on, tree.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dibao *eligibility.SimRow
+		for i := range sim.Total {
+			if sim.Total[i].Program == "dibao" {
+				dibao = &sim.Total[i]
+			}
+		}
+		if dibao == nil || dibao.MonthlyBefore != 1900 || dibao.MonthlyAfter != 2600 || dibao.YearlyDelta != 8400 || dibao.SubjectsGain != 0 {
+			t.Fatalf("simulation at 2000: %+v", dibao)
+		}
+		over, _ = svc.ParseSet([]string{"dibao.standard=600"})
+		sim, _ = svc.Simulate(ctx, sys, over, on, tree.Name)
+		for _, r := range sim.Rows {
+			if r.Program == "dibao" && (r.SubjectsLose != 1 || r.PeopleLose != 2 || r.DistrictName != "浦东新区") {
+				t.Errorf("simulation at 600: %+v", r)
+			}
+		}
+		var after int
+		d.QueryRow(`SELECT COUNT(*) FROM decisions`).Scan(&after)
+		if after != decisions {
+			t.Errorf("simulation wrote %d decisions", after-decisions)
+		}
+		if _, err := svc.ParseSet([]string{"dibao.nope=1"}); errs.Code(err) != errs.Invalid {
+			t.Errorf("unknown parameter: %v", err)
+		}
 		// Only a city-wide administrator may run it.
 		if _, err := pr.Run(ctx, auth.Principal{Name: "x", Role: auth.CityAdmin, Division: "310104"}, on, io.Discard); errs.Code(err) != errs.Forbidden {
 			t.Errorf("district admin: %v", err)

@@ -45,6 +45,7 @@ type Policy struct {
 	File
 	Path    string
 	Version string // first 12 hex digits of the file's SHA-256
+	src     []byte
 	conds   []compiled
 	amount  *vm.Program
 	amountT *template.Template
@@ -130,7 +131,7 @@ func Load(sources map[string][]byte) (*Set, error) {
 func parseFile(path string, src []byte) (*Policy, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
-	p := &Policy{Path: path}
+	p := &Policy{Path: path, src: src}
 	if err := dec.Decode(&p.File); err != nil {
 		return nil, yamlError(path, err)
 	}
@@ -142,8 +143,11 @@ func parseFile(path string, src []byte) (*Policy, error) {
 	if !isIdent(p.ID) {
 		return nil, le("id “%s” 应为小写字母、数字和下划线", p.ID)
 	}
+	if p.ID == "person" || p.ID == "household" {
+		return nil, le("id 不能是 %s：该名称留给表达式中的事实", p.ID)
+	}
 	if p.Entity != "person" && p.Entity != "household" {
-		return nil, le("entity 应为 person 或 household，实为“%s”", p.Entity)
+		return nil, &LoadError{File: path, Line: lineOf(src, "entity:"), Message: fmt.Sprintf("entity 应为 person 或 household，实为“%s”", p.Entity)}
 	}
 	if len(p.Names) == 0 {
 		return nil, le("缺少 names（政策名称）")
@@ -169,11 +173,13 @@ func parseFile(path string, src []byte) (*Policy, error) {
 		if len(prm.Values) == 0 {
 			return nil, lerr("参数“%s”没有取值", prm.Name)
 		}
-		sort.SliceStable(prm.Values, func(a, b int) bool { return prm.Values[a].From.Before(prm.Values[b].From.Time) })
 		for j, v := range prm.Values {
 			if v.From.IsZero() {
 				return nil, lerr("参数“%s”的第 %d 个取值缺少生效日期 from", prm.Name, j+1)
 			}
+		}
+		sort.SliceStable(prm.Values, func(a, b int) bool { return prm.Values[a].From.Before(prm.Values[b].From.Time) })
+		for j, v := range prm.Values {
 			if j > 0 && v.From.Equal(prm.Values[j-1].From.Time) {
 				return nil, lerr("参数“%s”在 %s 有两个取值", prm.Name, v.From)
 			}
@@ -292,7 +298,7 @@ func (v *refVisitor) Visit(node *ast.Node) {
 func (s *Set) compile(p *Policy) error {
 	src := p.Path
 	exprErr := func(what, code string, err error) error {
-		line := lineOf(nil, "")
+		line := lineAfter(p.src, anchorOf(what), firstLine(code))
 		var fe *file.Error
 		if errors.As(err, &fe) {
 			return &LoadError{File: src, Line: line, Message: fmt.Sprintf("%s 的表达式有误（第 %d 列）：%s；表达式：%s", what, fe.Column+1, fe.Message, code)}
@@ -345,14 +351,15 @@ func (s *Set) compile(p *Policy) error {
 var explainFuncs = template.FuncMap{"yuan": Yuan}
 
 func (s *Set) parseExplain(p *Policy, what, text string) (*template.Template, error) {
+	line := lineAfter(p.src, anchorOf(what), firstLine(text))
 	t, err := template.New(what).Option("missingkey=error").Funcs(explainFuncs).Parse(text)
 	if err != nil {
-		return nil, &LoadError{File: p.Path, Line: lineOf(nil, ""), Message: fmt.Sprintf("%s 的说明模板有误：%v", what, err)}
+		return nil, &LoadError{File: p.Path, Line: line, Message: fmt.Sprintf("%s 的说明模板有误：%v", what, err)}
 	}
 	// Execute once on empty facts so unknown fields and parameters fail now.
 	d := &explainData{Person: structMap(PersonFacts{}), Household: structMap(HouseholdFacts{}), set: s}
 	if err := t.Execute(new(bytes.Buffer), d); err != nil {
-		return nil, &LoadError{File: p.Path, Message: fmt.Sprintf("%s 的说明模板有误：%v", what, err)}
+		return nil, &LoadError{File: p.Path, Line: line, Message: fmt.Sprintf("%s 的说明模板有误：%v", what, err)}
 	}
 	return t, nil
 }
@@ -366,4 +373,62 @@ func structMap(v any) map[string]any {
 		m[rt.Field(i).Tag.Get("expr")] = rv.Field(i).Interface()
 	}
 	return m
+}
+
+// HasParameter reports whether "policy.param" names a parameter.
+func (s *Set) HasParameter(name string) bool {
+	id, param, ok := strings.Cut(name, ".")
+	if !ok {
+		return false
+	}
+	p, ok := s.Policies[id]
+	return ok && p.params[param] != nil
+}
+
+// ParameterNames lists every parameter as "policy.param", sorted.
+func (s *Set) ParameterNames() []string {
+	var out []string
+	for _, id := range s.order {
+		for _, prm := range s.Policies[id].Parameters {
+			out = append(out, id+"."+prm.Name)
+		}
+	}
+	return out
+}
+
+// firstLine returns the first non-empty line of text, trimmed, to find an
+// expression or template in its file.
+func firstLine(text string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			if len(l) > 40 {
+				l = l[:40]
+			}
+			return l
+		}
+	}
+	return ""
+}
+
+// anchorOf returns the text in a policy file after which the expression or
+// template named what is written: its condition's id, or the amount key.
+func anchorOf(what string) string {
+	if id, ok := strings.CutPrefix(what, "条件 "); ok {
+		return "id: " + id
+	}
+	return what + ":"
+}
+
+// lineAfter returns the line of the first occurrence of text after anchor
+// (or anywhere, when the anchor is not found).
+func lineAfter(src []byte, anchor, text string) int {
+	start := 0
+	if i := bytes.Index(src, []byte(anchor)); i >= 0 {
+		start = i
+	}
+	i := bytes.Index(src[start:], []byte(text))
+	if i < 0 || text == "" {
+		return lineOf(src, text)
+	}
+	return bytes.Count(src[:start+i], []byte("\n")) + 1
 }

@@ -6,16 +6,21 @@
 // evaluates one case as of a date with a full explanation in Chinese.
 package policy
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
 
 // Date is a calendar date in a policy file (YYYY-MM-DD).
 type Date struct{ time.Time }
 
-// UnmarshalText parses YYYY-MM-DD.
-func (d *Date) UnmarshalText(b []byte) error {
-	t, err := time.Parse(time.DateOnly, string(b))
+// UnmarshalYAML parses YYYY-MM-DD, naming the line of a bad date.
+func (d *Date) UnmarshalYAML(n *yaml.Node) error {
+	t, err := time.Parse(time.DateOnly, n.Value)
 	if err != nil {
-		return err
+		return fmt.Errorf("line %d: 日期“%s”应为 YYYY-MM-DD", n.Line, n.Value)
 	}
 	d.Time = t
 	return nil

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"html"
+	"html/template"
 	"log/slog"
 	"math"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"minzheng/internal/audit"
 	"minzheng/internal/auth"
 	"minzheng/internal/division"
+	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
 	"minzheng/internal/registry"
 	"minzheng/internal/web"
@@ -55,6 +57,15 @@ type (
 		FileName string
 		Report   *registry.ImportReport
 		Error    string
+	}
+	simData struct {
+		Set        string
+		From       string
+		Parameters []string
+		Sim        *eligibility.Simulation
+		Chart      string
+		Query      template.URL
+		Error      string
 	}
 )
 
@@ -180,6 +191,15 @@ var renderCases = []renderCase{
 			Relations: []registry.Relation{registry.Head, registry.Spouse}},
 		zh: []string{`<em class="error">bad check digit</em>`, `value="310104195001010018"`, `<option value="spouse" selected>配偶</option>`},
 		en: []string{`<em class="error">bad check digit</em>`, `role="alert"><p>bad check digit</p>`, `<option value="spouse" selected>Spouse</option>`}},
+	{name: "simulate form", page: "simulate", title: "政策模拟测算", user: &cityAdmin, data: simData{From: "2025-07-01", Parameters: []string{"dibao.standard"}},
+		zh: []string{"政策模拟测算", "参数设定", "生效日期", "dibao.standard="},
+		en: []string{"What-if simulation", "Parameter setting", "Effective from", "Simulate"}},
+	{name: "simulate result", page: "simulate", title: "政策模拟测算", user: &cityAdmin,
+		data: simData{Set: "dibao.standard=1700", From: "2025-07-01", Query: "set=dibao.standard%3D1700&from=2025-07-01", Chart: `{"series":[]}`,
+			Sim: &eligibility.Simulation{Seconds: 1.5, Total: []eligibility.SimRow{{Program: "dibao", Name: "Dibao", SubjectsGain: 3, MonthlyBefore: 100, MonthlyAfter: 250, YearlyDelta: 1800}},
+				Rows: []eligibility.SimRow{{Program: "dibao", Name: "Dibao", District: "310104", DistrictName: "Xuhui District", SubjectsGain: 3, MonthlyDelta: 150}}}},
+		zh: []string{"全市合计", "按区", "Xuhui District", "1800.00", "data-chart", "/simulate/export.xlsx?set=dibao.standard%3D1700&amp;from=2025-07-01"},
+		en: []string{"City total", "By district", "Export to Excel", "Newly eligible", "Yearly cost change (yuan)"}},
 	{name: "import", page: "import", title: "批量导入", user: &cityAdmin, data: importData{},
 		zh: []string{"批量导入人员与家庭", "下载导入模板", "有错误行时，仅导入正确的行", "校验并导入"},
 		en: []string{"Bulk import of people and households", "Required columns: name, id_number, residence_division", "Download the import template",

@@ -118,5 +118,8 @@ func navFor(u auth.Principal) []NavItem {
 	if u.Can(auth.AuditRead) {
 		nav = append(nav, NavItem{"/audit", "审计日志"})
 	}
+	if u.Can(auth.SystemOperate) && u.Prefix() == "31" {
+		nav = append(nav, NavItem{"/simulate", "政策模拟"})
+	}
 	return nav
 }
