@@ -238,3 +238,41 @@ func serverURL(t *testing.T, s *apiServer) string {
 	servers[s] = srv.URL
 	return srv.URL
 }
+
+// TestProactiveConsole runs the proactive grant from the console's button
+// and reads the policy catalogue.
+func TestProactiveConsole(t *testing.T) {
+	s := openServer(t, app.Config{DataDir: t.TempDir()})
+	ctx := context.Background()
+	if _, err := s.App.Generate(ctx, 1500, 5, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	_, pw, _ := s.App.Auth.CreateUser(ctx, auth.System(), auth.NewUser{Name: "ops", Role: auth.CityAdmin, Division: "310000"})
+	base := serverURL(t, s)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	c.PostForm(base+"/login", url.Values{"name": {"ops"}, "password": {pw}})
+	r, _ := c.Get(base + "/proactive")
+	b, _ := io.ReadAll(r.Body)
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(b))
+	if r.StatusCode != 200 || m == nil {
+		t.Fatalf("console %d", r.StatusCode)
+	}
+	r, _ = c.PostForm(base+"/proactive", url.Values{"csrf": {m[1]}, "as_of": {"2025-08-01"}})
+	b, _ = io.ReadAll(r.Body)
+	if r.StatusCode != 200 || !strings.Contains(string(b), `id="last-run"`) {
+		t.Fatalf("run: %d", r.StatusCode)
+	}
+	var grants int
+	s.App.DB.QueryRow(`SELECT grants FROM proactive_runs ORDER BY id DESC LIMIT 1`).Scan(&grants)
+	var active int
+	s.App.DB.QueryRow(`SELECT COUNT(*) FROM entitlements WHERE status = 'active'`).Scan(&active)
+	if grants == 0 || grants != active {
+		t.Fatalf("run granted %d, %d active entitlements", grants, active)
+	}
+	r, _ = c.Get(base + "/policies")
+	b, _ = io.ReadAll(r.Body)
+	if r.StatusCode != 200 || !strings.Contains(string(b), "dibao.standard") || !strings.Contains(string(b), "1650") {
+		t.Fatalf("policies page %d", r.StatusCode)
+	}
+}

@@ -13,6 +13,7 @@ import (
 // HTTP serves eligibility on the profile page and in the API.
 type HTTP struct {
 	Service      *Service
+	Proactive    *Proactive
 	Render       *web.Renderer
 	DistrictName func(string) string
 }
@@ -25,6 +26,10 @@ func (h *HTTP) Routes(r *httpx.Router) {
 	sim := &SimulatePage{Service: h.Service, Render: h.Render, DistrictName: h.DistrictName}
 	r.H("GET /simulate", sim.page)
 	r.H("GET /simulate/export.xlsx", sim.export)
+	pages := &Pages{Service: h.Service, Proactive: h.Proactive, Render: h.Render}
+	r.H("GET /policies", pages.policies)
+	r.H("GET /proactive", pages.proactivePage)
+	r.H("POST /proactive", pages.runNow)
 }
 
 func personID(r *http.Request) (int64, error) {

@@ -19,6 +19,7 @@ import (
 	"minzheng/internal/division"
 	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
+	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 	"minzheng/internal/web"
 )
@@ -57,6 +58,16 @@ type (
 		FileName string
 		Report   *registry.ImportReport
 		Error    string
+	}
+	policiesData struct {
+		Today    string
+		Policies []*policy.Policy
+	}
+	proactiveData struct {
+		Today string
+		Runs  []eligibility.RunRow
+		Last  *eligibility.RunStats
+		Error string
 	}
 	simData struct {
 		Set        string
@@ -191,6 +202,14 @@ var renderCases = []renderCase{
 			Relations: []registry.Relation{registry.Head, registry.Spouse}},
 		zh: []string{`<em class="error">bad check digit</em>`, `value="310104195001010018"`, `<option value="spouse" selected>配偶</option>`},
 		en: []string{`<em class="error">bad check digit</em>`, `role="alert"><p>bad check digit</p>`, `<option value="spouse" selected>Spouse</option>`}},
+	{name: "policies", page: "policies", title: "政策与参数", user: &cityAdmin, data: policiesData{Today: "2025-08-01", Policies: testPolicies()},
+		zh: []string{"政策与参数", "Allowance", "2016-05-01", "person.age &gt;= 65", "Band A", "test.band", "75", "Paper 1", "待核实"},
+		en: []string{"Policies and parameters", "Conditions", "Monthly amount", "Parameters", "to be confirmed", "Source"}},
+	{name: "proactive", page: "proactive", title: "免申即享", user: &cityAdmin,
+		data: proactiveData{Today: "2025-08-01", Last: &eligibility.RunStats{Persons: 20000, Grants: 9, Stops: 2, Changes: 3},
+			Runs: []eligibility.RunRow{{ID: 7, AsOf: "2025-08-01", Started: "2025-08-01 09:00", Actor: "liming", Persons: 20000, Grants: 9}}},
+		zh: []string{"免申即享", "立即运行", "已完成", "20000", "liming", `name="csrf"`},
+		en: []string{"Proactive grant", "Run now", "Done", "Runs", "Granted"}},
 	{name: "simulate form", page: "simulate", title: "政策模拟测算", user: &cityAdmin, data: simData{From: "2025-07-01", Parameters: []string{"dibao.standard"}},
 		zh: []string{"政策模拟测算", "参数设定", "生效日期", "dibao.standard="},
 		en: []string{"What-if simulation", "Parameter setting", "Effective from", "Simulate"}},
@@ -425,4 +444,27 @@ func TestThousands(t *testing.T) {
 			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+// testPolicies loads a small ASCII policy for the policies page.
+func testPolicies() []*policy.Policy {
+	s, err := policy.Load(map[string][]byte{"test.yaml": []byte(`id: test
+names: [{from: 2016-05-01, name: Allowance}]
+entity: person
+basis: Regulation 25
+parameters:
+  - name: band
+    label: Band A
+    values: [{from: 2016-05-01, value: 75, source: Paper 1}]
+conditions:
+  - id: age
+    label: Aged 65
+    expr: person.age >= 65
+amount: test.band
+`)})
+	if err != nil {
+		panic(err)
+	}
+	p, _ := s.Get("test")
+	return []*policy.Policy{p}
 }
