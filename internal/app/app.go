@@ -88,6 +88,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Policies = policies
 	a.Eligibility = &eligibility.Service{Registry: a.Registry, Policies: policies, Now: func() time.Time { return a.Now() }}
 	a.Proactive = &eligibility.Proactive{DB: d, Registry: a.Registry, Policies: policies, Audit: a.Audit, Now: func() time.Time { return a.Now() }}
+	// A change of income, disability or death re-decides the household's
+	// entitlements at once (the incremental path of the proactive grant).
+	a.Registry.OnChange = func(ctx context.Context, personID int64) error {
+		now := a.Now()
+		_, err := a.Proactive.Household(ctx, auth.System(), personID, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC))
+		return err
+	}
 	if err := a.Divisions.Seed(ctx); err != nil {
 		d.Close()
 		return nil, err

@@ -331,3 +331,49 @@ func inputsHash(f policy.Facts, r *policy.Result) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// Household re-evaluates every programme for the household of one person
+// as of on and writes the changes, as a run of one household would: the
+// incremental path after a person's facts change.
+func (p *Proactive) Household(ctx context.Context, by auth.Principal, personID int64, on time.Time) (RunStats, error) {
+	start := time.Now()
+	_, members, err := p.Registry.Household(ctx, by, personID, "事实变化后重新计算待遇")
+	if err != nil {
+		return RunStats{}, err
+	}
+	r := &runner{p: p, ctx: ctx, on: on, now: db.Now(p.Now())}
+	seen := map[string]bool{}
+	for _, id := range p.Policies.IDs() {
+		pl, err := p.Policies.Plan(id, on, nil)
+		if err != nil {
+			return RunStats{}, err
+		}
+		r.plans = append(r.plans, pl)
+		for _, f := range pl.Fields() {
+			if !seen[f] {
+				seen[f] = true
+				r.fields = append(r.fields, f)
+			}
+		}
+	}
+	r.stats.AsOf = on.Format(time.DateOnly)
+	var head int64
+	for _, m := range members {
+		if m.Relation == registry.Head && head == 0 {
+			head = m.ID
+		}
+	}
+	if head == 0 {
+		head = members[0].ID
+	}
+	for _, m := range members {
+		c := CaseOf(m, members)
+		r.rows = append(r.rows, row{person: m.ID, household: m.HouseholdID, head: m.ID == head, facts: c.Derive(on), death: m.DeathDate})
+	}
+	r.stats.Households = 1
+	if err := r.flush(); err != nil {
+		return r.stats, err
+	}
+	r.stats.Seconds = time.Since(start).Seconds()
+	return r.stats, nil
+}

@@ -141,3 +141,60 @@ func TestProactiveRun(t *testing.T) {
 		}
 	})
 }
+
+// TestIncremental: when one person's facts change, their household is
+// re-decided at once, well within 50 ms.
+func TestIncremental(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		suite, _ := secret.NewStandard(bytes.Repeat([]byte{4}, secret.KeySize))
+		now := func() time.Time { return time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC) }
+		tree, _ := division.Shanghai()
+		division.NewService(d, tree).Seed(ctx)
+		log := audit.New(d, suite, now)
+		reg := registry.NewService(d, suite, log, tree, now)
+		set, _ := policy.Embedded()
+		pr := &eligibility.Proactive{DB: d, Registry: reg, Policies: set, Audit: log, Now: now}
+		on := time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)
+		var took time.Duration
+		reg.OnChange = func(ctx context.Context, id int64) error {
+			start := time.Now()
+			_, err := pr.Household(ctx, auth.System(), id, on)
+			took = time.Since(start)
+			return err
+		}
+		sys := auth.System()
+		b, _ := time.Parse(time.DateOnly, "1970-05-05")
+		x, err := reg.Create(ctx, sys, registry.NewPerson{Name: "周一", IDNumber: idcard.Build("310104", b, 11), HukouDivision: "310104003001", ResidenceDivision: "310104003001", MonthlyIncome: 5000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pr.Run(ctx, sys, on, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		income := int64(1000)
+		if _, err := reg.UpdateFacts(ctx, sys, x.ID, registry.FactsUpdate{MonthlyIncome: &income}); err != nil {
+			t.Fatal(err)
+		}
+		var status string
+		var f int64
+		d.QueryRow(`SELECT status, monthly_fen FROM entitlements WHERE program = 'dibao' AND person_id = $1`, x.ID).Scan(&status, &f)
+		if status != "active" || f != 65000 {
+			t.Fatalf("after the income drop: %s %d, want active 65000", status, f)
+		}
+		if took > 50*time.Millisecond {
+			t.Errorf("re-evaluation took %v, want under 50 ms", took)
+		}
+		t.Logf("household re-evaluated and written in %v", took)
+		death := "2025-07-31"
+		reg.UpdateFacts(ctx, sys, x.ID, registry.FactsUpdate{DeathDate: &death})
+		d.QueryRow(`SELECT status FROM entitlements WHERE program = 'dibao' AND person_id = $1`, x.ID).Scan(&status)
+		if status != "stopped" {
+			t.Fatalf("after death: %s", status)
+		}
+		bad := -1
+		if _, err := reg.UpdateFacts(ctx, sys, x.ID, registry.FactsUpdate{DisabilityGrade: &bad}); errs.Code(err) != errs.Invalid {
+			t.Errorf("bad grade: %v", err)
+		}
+	})
+}

@@ -41,6 +41,7 @@ func (h *HTTP) Routes(r *httpx.Router) {
 	r.H("POST /api/v1/persons", h.apiCreate)
 	r.H("GET /api/v1/persons/export.xlsx", h.export)
 	r.H("GET /api/v1/persons/{id}", h.apiGet)
+	r.H("PATCH /api/v1/persons/{id}", h.apiUpdate)
 	r.H("GET /api/v1/persons/{id}/id-number", h.apiReveal)
 	r.H("POST /api/v1/persons/import", h.apiImport)
 }
@@ -375,5 +376,29 @@ func (h *HTTP) apiImport(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusUnprocessableEntity
 	}
 	httpx.WriteJSON(w, status, rep)
+	return nil
+}
+
+func (h *HTTP) apiUpdate(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	if !p.Can(auth.PersonWrite) {
+		return errs.E(errs.Forbidden, "您的角色无权修改人员信息")
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var u FactsUpdate
+	if err := httpx.DecodeJSON(r, &u); err != nil {
+		return err
+	}
+	x, err := h.Service.UpdateFacts(r.Context(), p, id, u)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, x)
 	return nil
 }

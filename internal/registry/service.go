@@ -25,6 +25,9 @@ type Service struct {
 	audit *audit.Log
 	tree  *division.Tree
 	now   func() time.Time
+	// OnChange, if set, is called after a person's facts change, with the
+	// person's ID, so that other lines can re-evaluate what depends on them.
+	OnChange func(ctx context.Context, personID int64) error
 }
 
 // NewService returns the register service.
@@ -478,4 +481,95 @@ func (s *Service) StreamHouseholds(ctx context.Context, p auth.Principal, fn fun
 		return fn(cur, members)
 	}
 	return nil
+}
+
+// FactsUpdate changes facts that benefits depend on; nil leaves a field as
+// it is. DeathDate "" clears a death recorded in error.
+type FactsUpdate struct {
+	MonthlyIncome      *int64  `json:"monthly_income,omitempty"`
+	DisabilityCategory *string `json:"disability_category,omitempty"`
+	DisabilityGrade    *int    `json:"disability_grade,omitempty"`
+	DeathDate          *string `json:"death_date,omitempty"`
+}
+
+// UpdateFacts changes a person's income, disability or death in the
+// caller's jurisdiction, audited, and then calls OnChange so that
+// decisions depending on the household are re-evaluated.
+func (s *Service) UpdateFacts(ctx context.Context, p auth.Principal, id int64, u FactsUpdate) (Person, error) {
+	if !p.Can(auth.PersonWrite) {
+		return Person{}, errs.E(errs.Forbidden, "您的角色无权修改人员信息")
+	}
+	var fe errs.Fields
+	if u.MonthlyIncome != nil && *u.MonthlyIncome < 0 {
+		fe.Add("monthly_income", "月收入不能为负数")
+	}
+	if u.DisabilityGrade != nil && (*u.DisabilityGrade < 0 || *u.DisabilityGrade > 4) {
+		fe.Add("disability_grade", "残疾等级应为 0（无）或 1–4 级")
+	}
+	if u.DisabilityCategory != nil && *u.DisabilityCategory != "" {
+		if _, ok := DisabilityCategories[*u.DisabilityCategory]; !ok {
+			fe.Add("disability_category", "残疾类别“%s”无法识别", *u.DisabilityCategory)
+		}
+	}
+	if u.DeathDate != nil && *u.DeathDate != "" {
+		d, err := time.Parse(time.DateOnly, *u.DeathDate)
+		if err != nil {
+			fe.Add("death_date", "死亡日期“%s”应为 YYYY-MM-DD", *u.DeathDate)
+		} else if d.After(s.now()) {
+			fe.Add("death_date", "死亡日期 %s 晚于今天", *u.DeathDate)
+		}
+	}
+	if err := fe.Err(); err != nil {
+		return Person{}, err
+	}
+	var x Person
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if x, err = s.get(ctx, tx, p, id); err != nil {
+			return err
+		}
+		var changed []string
+		if u.MonthlyIncome != nil {
+			x.MonthlyIncome = *u.MonthlyIncome
+			changed = append(changed, fmt.Sprintf("月收入 %d 元", x.MonthlyIncome))
+		}
+		if u.DisabilityCategory != nil {
+			x.DisabilityCategory = *u.DisabilityCategory
+			changed = append(changed, "残疾类别")
+		}
+		if u.DisabilityGrade != nil {
+			x.DisabilityGrade = *u.DisabilityGrade
+			changed = append(changed, fmt.Sprintf("残疾等级 %d", x.DisabilityGrade))
+		}
+		if u.DeathDate != nil {
+			x.DeathDate = *u.DeathDate
+			changed = append(changed, "死亡日期 "+x.DeathDate)
+		}
+		if len(changed) == 0 {
+			return errs.E(errs.Invalid, "没有要修改的字段")
+		}
+		if x.DeathDate != "" && x.DeathDate < x.BirthDate {
+			return errs.Field("death_date", "死亡日期 %s 早于出生日期", x.DeathDate)
+		}
+		x.UpdatedAt = s.now().UTC()
+		var death any
+		if x.DeathDate != "" {
+			death = x.DeathDate
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE persons SET monthly_income = $1, disability_category = $2, disability_grade = $3, death_date = $4, updated_at = $5 WHERE id = $6`,
+			x.MonthlyIncome, x.DisabilityCategory, x.DisabilityGrade, death, db.Now(x.UpdatedAt), id); err != nil {
+			return fmt.Errorf("registry: update person %d: %w", id, err)
+		}
+		return s.audit.Append(ctx, tx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "person.update", Entity: "person",
+			EntityID: fmt.Sprint(id), Detail: "修改：" + strings.Join(changed, "、"), Remote: p.Remote})
+	})
+	if err != nil {
+		return Person{}, err
+	}
+	if s.OnChange != nil {
+		if err := s.OnChange(ctx, x.ID); err != nil {
+			return x, fmt.Errorf("registry: after updating person %d: %w", id, err)
+		}
+	}
+	return x, nil
 }
