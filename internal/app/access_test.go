@@ -157,6 +157,17 @@ var accessTable = map[string]routeCase{
 		request: getFor(func(f *accessFixture, d string) string { return fmt.Sprintf("/api/v1/persons/%d", f.only[d]) }),
 		want:    every(200, 404),
 	},
+	"PATCH /api/v1/persons/{id}": {
+		// Changing facts needs person.write, checked before the
+		// jurisdiction: a role without it gets 403 wherever the person
+		// lives; a writer gets 404 outside the jurisdiction, as in reading.
+		request: func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
+			f.n++
+			income := int64(1000 + f.n)
+			return jsonRequest(t, "PATCH", fmt.Sprintf("/api/v1/persons/%d", f.only[d]), tok, registry.FactsUpdate{MonthlyIncome: &income})
+		},
+		want: every(403, 403).but(200, 404, auth.Clerk, auth.DistrictAdmin, auth.CityAdmin),
+	},
 	"GET /api/v1/persons/{id}/id-number": {
 		request: getFor(func(f *accessFixture, d string) string { return fmt.Sprintf("/api/v1/persons/%d/id-number", f.only[d]) }),
 		want:    every(200, 404).but(403, 403, auth.Clerk, auth.Adviser),

@@ -340,6 +340,7 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		{"ImportReport", registry.ImportReport{}, true},
 		{"RowError", registry.RowError{}, true},
 		{"NewPerson", registry.NewPerson{}, false},
+		{"FactsUpdate", registry.FactsUpdate{}, false},
 		{"User", auth.User{}, true},
 		{"NewUser", auth.NewUser{}, false},
 		{"AuditEntry", audit.Entry{}, true},
@@ -551,6 +552,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		ctx := context.Background()
 		admin := s.staff(t, "admin", auth.CityAdmin, city)
 		adviser := s.staff(t, "adviser", auth.Adviser, xuhui)
+		clerk := s.staff(t, "clerk", auth.Clerk, xuhui)
 		committee := firstCommittee(t, s.App.Divisions.Tree, xuhui)
 		street := committee[:9]
 		seq := 0
@@ -593,6 +595,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		post := func(path, token string, body any) func() *http.Request {
 			return func() *http.Request { return jsonRequest(t, "POST", path, token, body) }
 		}
+		patch := func(path, token string, body any) func() *http.Request {
+			return func() *http.Request { return jsonRequest(t, "PATCH", path, token, body) }
+		}
+		income, category, grade, badGrade, noDeath := int64(1200), "physical", 3, 5, ""
 		upload := func(token, query, csv string) func() *http.Request {
 			return func() *http.Request {
 				var body bytes.Buffer
@@ -632,6 +638,13 @@ func TestOpenAPIResponses(t *testing.T) {
 			{name: "create person, bad number", req: post("/api/v1/persons", admin, registry.NewPerson{Name: "钱七", IDNumber: badCheck(number()), ResidenceDivision: committee}), status: 422},
 			{name: "create person, unknown field", req: post("/api/v1/persons", admin, map[string]any{"name": "孙八", "nickname": "八"}), status: 422, badReq: true},
 			{name: "create person, adviser", req: post("/api/v1/persons", adviser, registry.NewPerson{Name: "周九", IDNumber: number(), ResidenceDivision: committee}), status: 403},
+			{name: "update facts", req: patch(person, admin, registry.FactsUpdate{MonthlyIncome: &income, DisabilityCategory: &category, DisabilityGrade: &grade}), status: 200},
+			{name: "update facts, clear death date", req: patch(person, admin, registry.FactsUpdate{DeathDate: &noDeath}), status: 200},
+			{name: "update facts, bad grade", req: patch(person, admin, registry.FactsUpdate{DisabilityGrade: &badGrade}), status: 422, badReq: true, field: "disability_grade"},
+			{name: "update facts, unknown field", req: patch(person, admin, map[string]any{"monthly_income": 1200, "hukou_division": committee}), status: 422, badReq: true, field: "hukou_division"},
+			{name: "update facts, nothing to change", req: patch(person, admin, map[string]any{}), status: 422, badReq: true},
+			{name: "update facts, adviser", req: patch(person, adviser, registry.FactsUpdate{MonthlyIncome: &income}), status: 403},
+			{name: "update facts, outside the jurisdiction", req: patch(elsewhere, clerk, registry.FactsUpdate{MonthlyIncome: &income}), status: 404},
 			{name: "export", req: get("/api/v1/persons/export.xlsx?q="+url.QueryEscape("张"), adviser), status: 200},
 			{name: "profile", req: get(person, adviser), status: 200},
 			{name: "no such person", req: get("/api/v1/persons/99999999", adviser), status: 404},

@@ -499,6 +499,9 @@ func (s *Service) UpdateFacts(ctx context.Context, p auth.Principal, id int64, u
 	if !p.Can(auth.PersonWrite) {
 		return Person{}, errs.E(errs.Forbidden, "您的角色无权修改人员信息")
 	}
+	if u.MonthlyIncome == nil && u.DisabilityCategory == nil && u.DisabilityGrade == nil && u.DeathDate == nil {
+		return Person{}, errs.E(errs.Invalid, "没有要修改的字段")
+	}
 	var fe errs.Fields
 	if u.MonthlyIncome != nil && *u.MonthlyIncome < 0 {
 		fe.Add("monthly_income", "月收入不能为负数")
@@ -541,23 +544,38 @@ func (s *Service) UpdateFacts(ctx context.Context, p auth.Principal, id int64, u
 			x.DisabilityGrade = *u.DisabilityGrade
 			changed = append(changed, fmt.Sprintf("残疾等级 %d", x.DisabilityGrade))
 		}
+		setDeath := 0
+		var death any
 		if u.DeathDate != nil {
+			setDeath = 1
 			x.DeathDate = *u.DeathDate
-			changed = append(changed, "死亡日期 "+x.DeathDate)
-		}
-		if len(changed) == 0 {
-			return errs.E(errs.Invalid, "没有要修改的字段")
+			if x.DeathDate == "" {
+				changed = append(changed, "清除死亡日期")
+			} else {
+				death = x.DeathDate
+				changed = append(changed, "死亡日期 "+x.DeathDate)
+			}
 		}
 		if x.DeathDate != "" && x.DeathDate < x.BirthDate {
 			return errs.Field("death_date", "死亡日期 %s 早于出生日期", x.DeathDate)
 		}
 		x.UpdatedAt = s.now().UTC()
-		var death any
-		if x.DeathDate != "" {
-			death = x.DeathDate
+		// Only the fields sent are written, so two updates of different
+		// fields at once do not undo each other.
+		var income, grade any
+		var category any
+		if u.MonthlyIncome != nil {
+			income = *u.MonthlyIncome
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE persons SET monthly_income = $1, disability_category = $2, disability_grade = $3, death_date = $4, updated_at = $5 WHERE id = $6`,
-			x.MonthlyIncome, x.DisabilityCategory, x.DisabilityGrade, death, db.Now(x.UpdatedAt), id); err != nil {
+		if u.DisabilityGrade != nil {
+			grade = *u.DisabilityGrade
+		}
+		if u.DisabilityCategory != nil {
+			category = *u.DisabilityCategory
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE persons SET monthly_income = COALESCE($1, monthly_income), disability_category = COALESCE($2, disability_category),
+			disability_grade = COALESCE($3, disability_grade), death_date = CASE WHEN $4 = 1 THEN $5 ELSE death_date END, updated_at = $6 WHERE id = $7`,
+			income, category, grade, setDeath, death, db.Now(x.UpdatedAt), id); err != nil {
 			return fmt.Errorf("registry: update person %d: %w", id, err)
 		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "person.update", Entity: "person",
