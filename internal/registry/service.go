@@ -448,12 +448,15 @@ func (s *Service) Household(ctx context.Context, p auth.Principal, id int64, pur
 // StreamHouseholds calls fn for every household with all its members, in
 // household order, for batch jobs that look at the whole register. Only a
 // city-wide principal may stream; nothing is filtered or audited per
-// record (the job records its own run).
+// record (the job records its own run). Members carry the facts that
+// decisions use; names, masked ID numbers and timestamps are left empty to
+// keep the scan lean.
 func (s *Service) StreamHouseholds(ctx context.Context, p auth.Principal, fn func(householdID int64, members []Person) error) error {
 	if p.Prefix() != "31" || !p.Can(auth.PersonRead) {
 		return errs.E(errs.Forbidden, "只有全市范围的账号可以批量处理全部人口")
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+` FROM persons p ORDER BY p.household_id, p.id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT p.id, p.household_id, p.relation, p.birth_date, p.sex, p.hukou_division, p.residence_division,
+		p.monthly_income, p.disability_category, p.disability_grade, p.death_date FROM persons p ORDER BY p.household_id, p.id`)
 	if err != nil {
 		return fmt.Errorf("registry: stream: %w", err)
 	}
@@ -461,10 +464,14 @@ func (s *Service) StreamHouseholds(ctx context.Context, p auth.Principal, fn fun
 	var cur int64
 	var members []Person
 	for rows.Next() {
-		x, err := scanPerson(rows)
-		if err != nil {
+		var x Person
+		var rel string
+		var death sql.NullString
+		if err := rows.Scan(&x.ID, &x.HouseholdID, &rel, &x.BirthDate, &x.Sex, &x.HukouDivision, &x.ResidenceDivision,
+			&x.MonthlyIncome, &x.DisabilityCategory, &x.DisabilityGrade, &death); err != nil {
 			return err
 		}
+		x.Relation, x.DeathDate = Relation(rel), death.String
 		if x.HouseholdID != cur && len(members) > 0 {
 			if err := fn(cur, members); err != nil {
 				return err
