@@ -185,7 +185,11 @@ func (s *Set) EvaluateFacts(id string, f Facts, on time.Time, over Overrides) (*
 		if err != nil {
 			return nil, fmt.Errorf("policy %s: amount: %w", p.ID, err)
 		}
-		r.MonthlyAmount = round2(math.Max(0, out.(float64)))
+		amount := out.(float64)
+		if math.IsNaN(amount) || math.IsInf(amount, 0) {
+			return nil, errs.E(errs.Invalid, "项目 %s 的月金额无法计算（结果为 %v），请检查政策文件的 amount", p.ID, amount)
+		}
+		r.MonthlyAmount = round2(math.Max(0, amount))
 		for _, ref := range p.amountR {
 			refs[ref] = true
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -97,15 +98,28 @@ type Facts struct {
 // IsShanghai reports whether a division code is in Shanghai.
 func IsShanghai(code string) bool { return strings.HasPrefix(code, "31") }
 
-// Age returns completed years on a date (a 29 February birthday counts on
-// 28 February in common years).
+// Age returns completed years on a date. A 29 February birthday counts on
+// 28 February in common years (the month-end rule of 民法典 Art. 202).
 func Age(birth, on time.Time) int {
 	age := on.Year() - birth.Year()
-	if on.Month() < birth.Month() || (on.Month() == birth.Month() && on.Day() < birth.Day()) {
+	month, day := birth.Month(), birth.Day()
+	if month == time.February && day == 29 && !isLeap(on.Year()) {
+		day = 28
+	}
+	if on.Month() < month || (on.Month() == month && on.Day() < day) {
 		age--
 	}
 	return age
 }
+
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+// Upper bounds for money in a case: larger values are typing errors, and
+// they would lose precision in the arithmetic.
+const (
+	maxMonthly = 1e8  // yuan per month
+	maxAssets  = 1e11 // yuan
+)
 
 // Validate checks a case and says, in Chinese, which member field is wrong.
 func (c *Case) Validate() error {
@@ -140,6 +154,9 @@ func (c *Case) Validate() error {
 		if m.MonthlyIncome < 0 || m.MonthlyMedicalExpense < 0 || m.MonthlyEducationExpense < 0 {
 			fe.Add(f+".monthly_income", "成员 %s 的收入和支出不能为负数", m.ID)
 		}
+		if m.MonthlyIncome > maxMonthly || m.MonthlyMedicalExpense > maxMonthly || m.MonthlyEducationExpense > maxMonthly {
+			fe.Add(f+".monthly_income", "成员 %s 的月收入或支出超过 1 亿元，请核对", m.ID)
+		}
 		if m.DisabilityGrade < 0 || m.DisabilityGrade > 4 {
 			fe.Add(f+".disability_grade", "成员 %s 的残疾等级应为 0–4", m.ID)
 		}
@@ -150,20 +167,22 @@ func (c *Case) Validate() error {
 	if c.Assets.Deposits < 0 || c.Assets.Securities < 0 || c.Assets.Vehicles < 0 || c.Assets.Properties < 0 {
 		fe.Add("assets", "财产不能为负数")
 	}
+	if c.Assets.Deposits > maxAssets || c.Assets.Securities > maxAssets {
+		fe.Add("assets", "存款或有价证券超过 1000 亿元，请核对")
+	}
 	return fe.Err()
 }
 
-// livingOn reports whether m is alive on the date.
+// livingOn reports whether m is alive on the date: born by then and, when
+// a death date is known, not dead by then; without one, the alive flag.
 func (m Member) livingOn(on time.Time) bool {
-	if m.Alive != nil && !*m.Alive {
+	if b, err := time.Parse(time.DateOnly, m.BirthDate); err == nil && b.After(on) {
 		return false
 	}
-	if m.DeathDate != "" {
-		if d, err := time.Parse(time.DateOnly, m.DeathDate); err == nil && !d.After(on) {
-			return false
-		}
+	if d, err := time.Parse(time.DateOnly, m.DeathDate); err == nil {
+		return on.Before(d)
 	}
-	return true
+	return m.Alive == nil || *m.Alive
 }
 
 // Derive computes the facts of a validated case as of a date.
@@ -175,20 +194,40 @@ func (c *Case) Derive(on time.Time) Facts {
 			subject = m
 		}
 	}
-	var shanghaiSubject = IsShanghai(subject.HukouDivision)
+	shanghaiSubject := IsShanghai(subject.HukouDivision)
+	// Relations are recorded relative to the head. Art. 55 counts the
+	// Shanghai-registered members living together, and the non-Shanghai
+	// spouse and children of such a member.
+	together := func(m Member) bool { return m.livingOn(on) && (m.LivesWithFamily == nil || *m.LivesWithFamily) }
+	localWith := map[string]bool{} // relations held by counted Shanghai members
+	for _, m := range c.Members {
+		if together(m) && IsShanghai(m.HukouDivision) {
+			localWith[m.Relation] = true
+		}
+	}
 	h := &f.Household
 	for _, m := range c.Members {
-		if !m.livingOn(on) {
+		if !together(m) {
 			continue
 		}
-		lives := m.LivesWithFamily == nil || *m.LivesWithFamily
-		local := IsShanghai(m.HukouDivision)
-		counted := lives && (local || (shanghaiSubject && (m.Relation == "spouse" || m.Relation == "child")))
+		counted := IsShanghai(m.HukouDivision)
+		if !counted {
+			switch m.Relation {
+			case "head": // spouse of a Shanghai spouse
+				counted = localWith["spouse"]
+			case "spouse":
+				counted = localWith["head"]
+			case "child":
+				counted = localWith["head"] || localWith["spouse"]
+			case "grandchild":
+				counted = localWith["child"]
+			}
+		}
 		if !counted {
 			continue
 		}
 		h.Members++
-		if local {
+		if IsShanghai(m.HukouDivision) {
 			h.ShanghaiMembers++
 		}
 		h.TotalIncome += m.MonthlyIncome
@@ -198,11 +237,13 @@ func (c *Case) Derive(on time.Time) Facts {
 	h.Deposits = c.Assets.Deposits
 	h.Vehicles, h.Properties = c.Assets.Vehicles, c.Assets.Properties
 	if h.Members > 0 {
+		// Not rounded: 4,784.99 yuan for three is below 1,595 a head.
+		// Explanations round when they print.
 		n := float64(h.Members)
-		h.PerCapitaIncome = round2(h.TotalIncome / n)
-		h.PerCapitaAfterExpense = round2((h.TotalIncome - h.NecessaryExpense) / n)
-		h.DepositsPerCapita = round2(c.Assets.Deposits / n)
-		h.FinancialAssetsPerCapita = round2((c.Assets.Deposits + c.Assets.Securities) / n)
+		h.PerCapitaIncome = h.TotalIncome / n
+		h.PerCapitaAfterExpense = (h.TotalIncome - h.NecessaryExpense) / n
+		h.DepositsPerCapita = c.Assets.Deposits / n
+		h.FinancialAssetsPerCapita = (c.Assets.Deposits + c.Assets.Securities) / n
 	}
 	birth, _ := time.Parse(time.DateOnly, subject.BirthDate)
 	p := &f.Person
@@ -223,12 +264,7 @@ func (c *Case) Derive(on time.Time) Facts {
 	return f
 }
 
-func round2(x float64) float64 {
-	if x < 0 {
-		return -round2(-x)
-	}
-	return float64(int64(x*100+0.5)) / 100
-}
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 // ParseCase reads a case from JSON, refusing unknown fields and naming the
 // field that is wrong, in Chinese.

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"time"
 	"unsafe"
@@ -408,7 +409,7 @@ func (p *Plan) Run(c *Columns, eligible []bool, amount []float64) {
 		av := p.amount(e, lo, k)
 		am, a := amount[lo:lo+k], av.v[:k]
 		for i := range am {
-			if ok[i] {
+			if ok[i] && !math.IsNaN(a[i]) && !math.IsInf(a[i], 0) {
 				am[i] = round2(max(0, a[i]))
 			} else {
 				am[i] = 0
