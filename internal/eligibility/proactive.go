@@ -35,14 +35,16 @@ type Proactive struct {
 
 // RunStats reports a proactive run; the CLI prints it as JSON.
 type RunStats struct {
-	Run        int64   `json:"run"`
-	AsOf       string  `json:"as_of"`
-	Persons    int     `json:"persons"`
-	Households int     `json:"households"`
-	Grants     int     `json:"grants"`
-	Stops      int     `json:"stops"`
-	Changes    int     `json:"changes"`
-	Seconds    float64 `json:"seconds"`
+	Run          int64   `json:"run"`
+	AsOf         string  `json:"as_of"`
+	Persons      int     `json:"persons"`
+	Households   int     `json:"households"`
+	Grants       int     `json:"grants"`
+	Stops        int     `json:"stops"`
+	Changes      int     `json:"changes"`
+	BackPayments int     `json:"back_payments"`      // monthly back-payment lines written
+	BackPayTotal float64 `json:"back_payment_total"` // yuan
+	Seconds      float64 `json:"seconds"`
 }
 
 // batchPersons is how many persons a run evaluates and writes at a time.
@@ -63,15 +65,16 @@ type entitlement struct {
 }
 
 type runner struct {
-	p      *Proactive
-	ctx    context.Context
-	on     time.Time
-	plans  []*policy.Plan
-	fields []string
-	run    int64
-	stats  RunStats
-	rows   []row
-	now    string
+	p        *Proactive
+	ctx      context.Context
+	on       time.Time
+	plans    []*policy.Plan
+	fields   []string
+	run      int64
+	prevAsOf time.Time // the date of the last finished run; zero for none
+	stats    RunStats
+	rows     []row
+	now      string
 }
 
 // Run evaluates everyone as of on, acting as by (a city-wide account).
@@ -96,6 +99,7 @@ func (p *Proactive) Run(ctx context.Context, by auth.Principal, on time.Time, pr
 		}
 	}
 	r.stats.AsOf = on.Format(time.DateOnly)
+	r.prevAsOf = p.lastRun(ctx)
 	if err := p.DB.QueryRowContext(ctx, `INSERT INTO proactive_runs (as_of, started_at, actor) VALUES ($1, $2, $3) RETURNING id`,
 		r.stats.AsOf, r.now, by.Name).Scan(&r.run); err != nil {
 		return RunStats{}, fmt.Errorf("proactive: start run: %w", err)
@@ -285,6 +289,11 @@ func (r *runner) flush() error {
 			if err != nil {
 				return fmt.Errorf("proactive: entitlement: %w", err)
 			}
+			if c.kind != "stop" {
+				if err := r.backPay(tx, c.plan.Policy.ID, c.row, res, c.old, did); err != nil {
+					return err
+				}
+			}
 			if c.kind == "stop" && c.row.death != "" {
 				continue // no notice to a dead person
 			}
@@ -357,6 +366,7 @@ func (p *Proactive) Household(ctx context.Context, by auth.Principal, personID i
 		}
 	}
 	r.stats.AsOf = on.Format(time.DateOnly)
+	r.prevAsOf = p.lastRun(ctx)
 	var head int64
 	for _, m := range members {
 		if m.Relation == registry.Head && head == 0 {
@@ -376,4 +386,61 @@ func (p *Proactive) Household(ctx context.Context, by auth.Principal, personID i
 	}
 	r.stats.Seconds = time.Since(start).Seconds()
 	return r.stats, nil
+}
+
+// backPay writes back payments (补发) for a grant or a raise that follows
+// from a parameter value that took effect after the previous run's date
+// but before the month of this run: for every month from that effective
+// date to the month before the run, the amount due under the rules of that
+// month minus what was paid then (the old amount, or nothing). The first
+// run is not retroactive. Facts are taken as they are now: the register
+// keeps no monthly history of them yet.
+func (r *runner) backPay(tx *sql.Tx, program string, rw *row, res *policy.Result, old entitlement, decision int64) error {
+	runMonth := time.Date(r.on.Year(), r.on.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if r.prevAsOf.IsZero() {
+		return nil
+	}
+	var from time.Time
+	for _, u := range res.Parameters {
+		t, err := time.Parse(time.DateOnly, u.From)
+		if err == nil && t.After(r.prevAsOf) && t.Before(runMonth) && (from.IsZero() || t.Before(from)) {
+			from = t
+		}
+	}
+	if from.IsZero() {
+		return nil
+	}
+	paid := int64(0)
+	if old.status == "active" {
+		paid = old.fen
+	}
+	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); m.Before(runMonth); m = m.AddDate(0, 1, 0) {
+		day := m
+		if day.Before(from) {
+			day = from
+		}
+		due, err := r.p.Policies.EvaluateFacts(program, rw.facts, day, nil)
+		if err != nil || !due.Eligible {
+			continue
+		}
+		diff := fen(due.MonthlyAmount) - paid
+		if diff <= 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(r.ctx, `INSERT INTO back_payments (decision_id, program, person_id, month, fen, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			decision, program, rw.person, m.Format("2006-01"), diff, r.now); err != nil {
+			return fmt.Errorf("proactive: back payment: %w", err)
+		}
+		r.stats.BackPayments++
+		r.stats.BackPayTotal += float64(diff) / 100
+	}
+	return nil
+}
+
+// lastRun returns the date of the last finished run, or zero.
+func (p *Proactive) lastRun(ctx context.Context) time.Time {
+	var s string
+	p.DB.QueryRowContext(ctx, `SELECT as_of FROM proactive_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1`).Scan(&s)
+	t, _ := time.Parse(time.DateOnly, s)
+	return t
 }

@@ -198,3 +198,45 @@ func TestIncremental(t *testing.T) {
 		}
 	})
 }
+
+// TestBackPayment: the 低保 standard rose from 1,595 to 1,650 on
+// 2025-07-01. A run in June grants at 1,595; a run in mid-August raises the
+// amount and owes July's difference, (1650 − 1595) × 2 = 110 yuan.
+func TestBackPayment(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		suite, _ := secret.NewStandard(bytes.Repeat([]byte{4}, secret.KeySize))
+		now := func() time.Time { return time.Date(2025, 8, 15, 9, 0, 0, 0, time.UTC) }
+		tree, _ := division.Shanghai()
+		division.NewService(d, tree).Seed(ctx)
+		log := audit.New(d, suite, now)
+		reg := registry.NewService(d, suite, log, tree, now)
+		set, _ := policy.Embedded()
+		pr := &eligibility.Proactive{DB: d, Registry: reg, Policies: set, Audit: log, Now: now}
+		sys := auth.System()
+		b, _ := time.Parse(time.DateOnly, "1980-01-01")
+		mum, err := reg.Create(ctx, sys, registry.NewPerson{Name: "李母", IDNumber: idcard.Build("310115", b, 22), HukouDivision: "310115004001", ResidenceDivision: "310115004001", MonthlyIncome: 1200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = time.Parse(time.DateOnly, "2012-01-01")
+		reg.Create(ctx, sys, registry.NewPerson{Name: "李子", IDNumber: idcard.Build("310115", b, 33), HukouDivision: "310115004001", ResidenceDivision: "310115004001", HouseholdID: mum.HouseholdID, Relation: "子女"})
+		june, err := pr.Run(ctx, sys, time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC), io.Discard)
+		if err != nil || june.BackPayments != 0 {
+			t.Fatalf("first run: %+v %v (the first run is not retroactive)", june, err)
+		}
+		aug, err := pr.Run(ctx, sys, time.Date(2025, 8, 15, 0, 0, 0, 0, time.UTC), io.Discard)
+		if err != nil || aug.Changes != 1 || aug.BackPayments != 1 || aug.BackPayTotal != 110 {
+			t.Fatalf("august run: %+v %v", aug, err)
+		}
+		var month string
+		var f int64
+		d.QueryRow(`SELECT month, fen FROM back_payments WHERE program = 'dibao' AND person_id = $1`, mum.ID).Scan(&month, &f)
+		if month != "2025-07" || f != 11000 {
+			t.Errorf("back payment %s %d, want 2025-07 11000", month, f)
+		}
+		if again, _ := pr.Run(ctx, sys, time.Date(2025, 8, 15, 0, 0, 0, 0, time.UTC), io.Discard); again.BackPayments != 0 || again.Changes != 0 {
+			t.Errorf("third run %+v: nothing new", again)
+		}
+	})
+}
