@@ -5,7 +5,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,7 +22,9 @@ import (
 	"minzheng/internal/db"
 	"minzheng/internal/division"
 	"minzheng/internal/eligibility"
+	"minzheng/internal/errs"
 	"minzheng/internal/httpx"
+	"minzheng/internal/jobs"
 	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 	"minzheng/internal/secret"
@@ -47,6 +51,7 @@ type App struct {
 	Policies    *policy.Set
 	Eligibility *eligibility.Service
 	Proactive   *eligibility.Proactive
+	Leases      *jobs.Leases
 	Now         func() time.Time
 	// KeyCreated reports that this start created the secret key.
 	KeyCreated bool
@@ -87,6 +92,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Registry = registry.NewService(d, suite, a.Audit, tree, a.Now)
 	a.Policies = policies
 	a.Eligibility = &eligibility.Service{Registry: a.Registry, Policies: policies, Now: func() time.Time { return a.Now() }}
+	a.Leases = jobs.NewLeases(d, func() time.Time { return a.Now() })
 	a.Proactive = &eligibility.Proactive{DB: d, Registry: a.Registry, Policies: policies, Audit: a.Audit, Now: func() time.Time { return a.Now() }}
 	// A change of income, disability or death re-decides the household's
 	// entitlements at once (the incremental path of the proactive grant).
@@ -126,7 +132,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 	(&admin.HTTP{Auth: a.Auth, Audit: a.Audit, Divisions: a.Divisions, Render: render}).Routes(r)
 	(&division.HTTP{Service: a.Divisions, Render: render}).Routes(r)
 	(&registry.HTTP{Service: a.Registry, Render: render}).Routes(r)
-	(&eligibility.HTTP{Service: a.Eligibility, Proactive: a.Proactive, Render: render, DistrictName: a.Divisions.Tree.Name}).Routes(r)
+	(&eligibility.HTTP{Service: a.Eligibility, Proactive: a.Proactive, RunProactive: a.RunProactive, Render: render, DistrictName: a.Divisions.Tree.Name}).Routes(r)
 
 	r.Handle("GET /static/", web.Static())
 	r.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -188,4 +194,34 @@ func loadPolicies(dir string) (*policy.Set, error) {
 		return policy.Embedded()
 	}
 	return policy.LoadDir(dir)
+}
+
+// ProactiveJob is the name of the proactive grant's lease.
+const ProactiveJob = "proactive"
+
+// RunProactive runs the proactive grant under its lease, so that it never
+// runs twice at once across processes.
+func (a *App) RunProactive(ctx context.Context, by auth.Principal, on time.Time, progress io.Writer) (eligibility.RunStats, error) {
+	if _, err := a.Leases.Acquire(ctx, ProactiveJob, 6*time.Hour); errors.Is(err, jobs.ErrHeld) {
+		return eligibility.RunStats{}, errs.E(errs.Conflict, "免申即享正在另一进程中运行，请稍后再试")
+	} else if err != nil {
+		return eligibility.RunStats{}, err
+	}
+	defer a.Leases.Release(context.WithoutCancel(ctx), ProactiveJob, "")
+	return a.Proactive.Run(ctx, by, on, progress)
+}
+
+// scheduleProactive runs the proactive grant every day at hh:mm Shanghai
+// time, in one process of those sharing the database.
+func (a *App) scheduleProactive(ctx context.Context, at string) error {
+	var hour, minute int
+	if _, err := fmt.Sscanf(at, "%d:%d", &hour, &minute); err != nil || hour > 23 || minute > 59 {
+		return errs.Field("proactive-at", "时间“%s”应为 HH:MM，或 off", at)
+	}
+	shanghai := time.FixedZone("CST", 8*3600)
+	go a.Leases.Daily(ctx, a.Log, ProactiveJob+"-daily", hour, minute, shanghai, 6*time.Hour, func(ctx context.Context, day time.Time) error {
+		_, err := a.RunProactive(ctx, auth.System(), day, io.Discard)
+		return err
+	})
+	return nil
 }

@@ -145,6 +145,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", envOr("MINZHENG_ADDR", ":8080"), "监听地址")
 	demo := fs.Bool("demo", false, "首次启动时载入演示城市（约 2 万人）和演示账号")
 	demoPersons := fs.Int64("demo-persons", 20000, "演示城市的人口数")
+	proactiveAt := fs.String("proactive-at", "02:00", "每天几点（上海时间 HH:MM）运行免申即享；off 为不运行")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -155,6 +156,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer a.Close()
 	if err := a.bootstrap(ctx, stdout, *demo, *demoPersons); err != nil {
 		return err
+	}
+	if *proactiveAt != "off" {
+		if err := a.scheduleProactive(ctx, *proactiveAt); err != nil {
+			return err
+		}
 	}
 	return a.Serve(ctx, *addr, func(addr string) {
 		host := addr
@@ -450,7 +456,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer a.Close()
-	st, err := a.Proactive.Run(ctx, auth.System(), on, stderr)
+	st, err := a.RunProactive(ctx, auth.System(), on, stderr)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,12 @@
 package eligibility
 
 import (
+	"context"
+	"io"
 	"net/http"
+	"time"
+
+	"minzheng/internal/auth"
 	"strconv"
 
 	"minzheng/internal/errs"
@@ -14,6 +19,7 @@ import (
 type HTTP struct {
 	Service      *Service
 	Proactive    *Proactive
+	RunProactive func(ctx context.Context, by auth.Principal, on time.Time, progress io.Writer) (RunStats, error)
 	Render       *web.Renderer
 	DistrictName func(string) string
 }
@@ -26,7 +32,7 @@ func (h *HTTP) Routes(r *httpx.Router) {
 	sim := &SimulatePage{Service: h.Service, Render: h.Render, DistrictName: h.DistrictName}
 	r.H("GET /simulate", sim.page)
 	r.H("GET /simulate/export.xlsx", sim.export)
-	pages := &Pages{Service: h.Service, Proactive: h.Proactive, Render: h.Render}
+	pages := &Pages{Service: h.Service, Proactive: h.Proactive, Render: h.Render, Run: h.RunProactive}
 	r.H("GET /policies", pages.policies)
 	r.H("GET /proactive", pages.proactivePage)
 	r.H("POST /proactive", pages.runNow)

@@ -1,6 +1,8 @@
 package eligibility
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -17,6 +19,8 @@ type Pages struct {
 	Service   *Service
 	Proactive *Proactive
 	Render    *web.Renderer
+	// Run runs the proactive grant under its lease.
+	Run func(ctx context.Context, by auth.Principal, on time.Time, progress io.Writer) (RunStats, error)
 }
 
 type policiesData struct {
@@ -113,8 +117,8 @@ func (h *Pages) runNow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return h.console(w, r, proactiveData{Error: errs.As(err).Message}, http.StatusUnprocessableEntity)
 	}
-	st, err := h.Proactive.Run(r.Context(), p, on, discard{})
-	if e := errs.As(err); e != nil && e.Code == errs.Invalid {
+	st, err := h.Run(r.Context(), p, on, discard{})
+	if e := errs.As(err); e != nil && (e.Code == errs.Invalid || e.Code == errs.Conflict) {
 		return h.console(w, r, proactiveData{Error: e.Message}, http.StatusUnprocessableEntity)
 	}
 	if err != nil {
