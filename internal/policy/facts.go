@@ -185,49 +185,67 @@ func (m Member) livingOn(on time.Time) bool {
 	return m.Alive == nil || *m.Alive
 }
 
-// Derive computes the facts of a validated case as of a date.
+// Derive computes the facts of a validated case as of a date, for its
+// subject.
 func (c *Case) Derive(on time.Time) Facts {
-	var f Facts
-	var subject Member
-	for _, m := range c.Members {
+	all := c.DeriveAll(on)
+	for i, m := range c.Members {
 		if m.ID == c.Subject {
-			subject = m
+			return all[i]
 		}
 	}
-	shanghaiSubject := IsShanghai(subject.HukouDivision)
+	return Facts{}
+}
+
+// DeriveAll computes the facts of every member as subject, in member
+// order: the household facts once, each member's own facts once (batch
+// jobs derive whole households this way).
+func (c *Case) DeriveAll(on time.Time) []Facts {
+	n := len(c.Members)
+	living := make([]bool, n)
+	together := make([]bool, n)
 	// Relations are recorded relative to the head. Art. 55 counts the
 	// Shanghai-registered members living together, and the non-Shanghai
 	// spouse and children of such a member.
-	together := func(m Member) bool { return m.livingOn(on) && (m.LivesWithFamily == nil || *m.LivesWithFamily) }
-	localWith := map[string]bool{} // relations held by counted Shanghai members
-	for _, m := range c.Members {
-		if together(m) && IsShanghai(m.HukouDivision) {
-			localWith[m.Relation] = true
+	var localHead, localSpouse, localChild bool
+	for i, m := range c.Members {
+		living[i] = m.livingOn(on)
+		together[i] = living[i] && (m.LivesWithFamily == nil || *m.LivesWithFamily)
+		if together[i] && IsShanghai(m.HukouDivision) {
+			switch m.Relation {
+			case "head":
+				localHead = true
+			case "spouse":
+				localSpouse = true
+			case "child":
+				localChild = true
+			}
 		}
 	}
-	h := &f.Household
-	for _, m := range c.Members {
-		if !together(m) {
+	var h HouseholdFacts
+	for i, m := range c.Members {
+		if !together[i] {
 			continue
 		}
-		counted := IsShanghai(m.HukouDivision)
+		local := IsShanghai(m.HukouDivision)
+		counted := local
 		if !counted {
 			switch m.Relation {
 			case "head": // spouse of a Shanghai spouse
-				counted = localWith["spouse"]
+				counted = localSpouse
 			case "spouse":
-				counted = localWith["head"]
+				counted = localHead
 			case "child":
-				counted = localWith["head"] || localWith["spouse"]
+				counted = localHead || localSpouse
 			case "grandchild":
-				counted = localWith["child"]
+				counted = localChild
 			}
 		}
 		if !counted {
 			continue
 		}
 		h.Members++
-		if IsShanghai(m.HukouDivision) {
+		if local {
 			h.ShanghaiMembers++
 		}
 		h.TotalIncome += m.MonthlyIncome
@@ -239,29 +257,33 @@ func (c *Case) Derive(on time.Time) Facts {
 	if h.Members > 0 {
 		// Not rounded: 4,784.99 yuan for three is below 1,595 a head.
 		// Explanations round when they print.
-		n := float64(h.Members)
-		h.PerCapitaIncome = h.TotalIncome / n
-		h.PerCapitaAfterExpense = (h.TotalIncome - h.NecessaryExpense) / n
-		h.DepositsPerCapita = c.Assets.Deposits / n
-		h.FinancialAssetsPerCapita = (c.Assets.Deposits + c.Assets.Securities) / n
+		k := float64(h.Members)
+		h.PerCapitaIncome = h.TotalIncome / k
+		h.PerCapitaAfterExpense = (h.TotalIncome - h.NecessaryExpense) / k
+		h.DepositsPerCapita = c.Assets.Deposits / k
+		h.FinancialAssetsPerCapita = (c.Assets.Deposits + c.Assets.Securities) / k
 	}
-	birth, _ := time.Parse(time.DateOnly, subject.BirthDate)
-	p := &f.Person
-	p.Age = Age(birth, on)
-	p.ShanghaiHukou = shanghaiSubject
-	p.Alive = subject.livingOn(on)
-	p.Sex = subject.Sex
-	p.MonthlyIncome = subject.MonthlyIncome
-	p.DisabilityCategory = subject.DisabilityCategory
-	p.DisabilityGrade = subject.DisabilityGrade
-	p.HasSupporter = subject.HasSupporter
-	p.Relation = subject.Relation
-	if subject.CanWork != nil {
-		p.CanWork = *subject.CanWork
-	} else {
-		p.CanWork = p.Age >= 16 && p.Age < 60 && (p.DisabilityGrade == 0 || p.DisabilityGrade > 2)
+	out := make([]Facts, n)
+	for i, m := range c.Members {
+		out[i].Household = h
+		birth, _ := time.Parse(time.DateOnly, m.BirthDate)
+		p := &out[i].Person
+		p.Age = Age(birth, on)
+		p.ShanghaiHukou = IsShanghai(m.HukouDivision)
+		p.Alive = living[i]
+		p.Sex = m.Sex
+		p.MonthlyIncome = m.MonthlyIncome
+		p.DisabilityCategory = m.DisabilityCategory
+		p.DisabilityGrade = m.DisabilityGrade
+		p.HasSupporter = m.HasSupporter
+		p.Relation = m.Relation
+		if m.CanWork != nil {
+			p.CanWork = *m.CanWork
+		} else {
+			p.CanWork = p.Age >= 16 && p.Age < 60 && (p.DisabilityGrade == 0 || p.DisabilityGrade > 2)
+		}
 	}
-	return f
+	return out
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
