@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"runtime"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -86,12 +88,8 @@ func (c *Columns) Set(i int, f *Facts, head bool) {
 	c.Head[i] = head
 }
 
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
+// b2f converts a bool to 0 or 1 without a branch.
+func b2f(b bool) float64 { return float64(*(*uint8)(unsafe.Pointer(&b))) }
 
 // vec is a node's value for one chunk. Owned vectors come from the pool
 // and go back to it; others (columns, constants) are borrowed.
@@ -178,122 +176,188 @@ func (c *planCompiler) compileExpr(code string) (node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.compile(tree.Node)
-}
-
-// scalar returns a node whose value is x on every row: a constant vector,
-// so that every operator runs one tight loop over two vectors.
-func scalar(x float64) node {
-	c := make([]float64, Chunk)
-	for i := range c {
-		c[i] = x
+	x, err := c.compile(tree.Node)
+	if err != nil {
+		return nil, err
 	}
-	return func(_ *env, _, k int) vec { return vec{v: c[:k]} }
+	return x.node(), nil
 }
 
-func (c *planCompiler) compile(n ast.Node) (node, error) {
+// cexpr is a compiled expression: a constant (parameters and literals are
+// constants once the date is fixed) or a node computing a vector.
+type cexpr struct {
+	f       node
+	isConst bool
+	c       float64
+}
+
+func constant(x float64) cexpr { return cexpr{isConst: true, c: x} }
+
+// node returns e as a node; a constant becomes a constant vector.
+func (e cexpr) node() node {
+	if !e.isConst {
+		return e.f
+	}
+	v := make([]float64, Chunk)
+	for i := range v {
+		v[i] = e.c
+	}
+	return func(_ *env, _, k int) vec { return vec{v: v[:k]} }
+}
+
+func (c *planCompiler) compile(n ast.Node) (cexpr, error) {
 	switch n := n.(type) {
 	case *ast.IntegerNode:
-		return scalar(float64(n.Value)), nil
+		return constant(float64(n.Value)), nil
 	case *ast.FloatNode:
-		return scalar(n.Value), nil
+		return constant(n.Value), nil
 	case *ast.BoolNode:
-		return scalar(b2f(n.Value)), nil
+		return constant(b2f(n.Value)), nil
 	case *ast.MemberNode:
 		id, ok1 := n.Node.(*ast.IdentifierNode)
 		prop, ok2 := n.Property.(*ast.StringNode)
 		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("batch plan: unsupported member access")
+			return cexpr{}, fmt.Errorf("batch plan: unsupported member access")
 		}
 		name := id.Value + "." + prop.Value
 		if _, isPolicy := c.set.Policies[id.Value]; isPolicy {
 			if v, ok := c.over[name]; ok {
-				return scalar(v), nil
+				return constant(v), nil
 			}
 			v, _, ok := c.set.value(name, c.on)
 			if !ok {
-				return nil, fmt.Errorf("parameter %s has no value on %s", name, c.on.Format(time.DateOnly))
+				return cexpr{}, fmt.Errorf("parameter %s has no value on %s", name, c.on.Format(time.DateOnly))
 			}
-			return scalar(v.Value), nil
+			return constant(v.Value), nil
 		}
 		if _, ok := factFields[name]; !ok {
-			return nil, fmt.Errorf("batch plan: fact %s is not numeric", name)
+			return cexpr{}, fmt.Errorf("batch plan: fact %s is not numeric", name)
 		}
 		c.fields[name] = true
-		return func(e *env, lo, k int) vec { return vec{v: e.cols.cols[name][lo : lo+k]} }, nil
+		return cexpr{f: func(e *env, lo, k int) vec { return vec{v: e.cols.cols[name][lo : lo+k]} }}, nil
 	case *ast.UnaryNode:
 		x, err := c.compile(n.Node)
 		if err != nil {
-			return nil, err
+			return cexpr{}, err
 		}
 		switch n.Operator {
-		case "!", "not", "-":
-			return unary(x, n.Operator), nil
 		case "+":
 			return x, nil
+		case "!", "not", "-":
+			if x.isConst {
+				if n.Operator == "-" {
+					return constant(-x.c), nil
+				}
+				return constant(1 - truth(x.c)), nil
+			}
+			return cexpr{f: unary(x.f, n.Operator)}, nil
 		}
-		return nil, fmt.Errorf("batch plan: unsupported operator %s", n.Operator)
+		return cexpr{}, fmt.Errorf("batch plan: unsupported operator %s", n.Operator)
 	case *ast.BinaryNode:
 		l, err := c.compile(n.Left)
 		if err != nil {
-			return nil, err
+			return cexpr{}, err
 		}
 		r, err := c.compile(n.Right)
 		if err != nil {
-			return nil, err
+			return cexpr{}, err
 		}
 		if !binops[n.Operator] {
-			return nil, fmt.Errorf("batch plan: unsupported operator %s", n.Operator)
+			return cexpr{}, fmt.Errorf("batch plan: unsupported operator %s", n.Operator)
 		}
 		return binary(l, r, n.Operator), nil
 	case *ast.ConditionalNode:
 		cond, err := c.compile(n.Cond)
 		if err != nil {
-			return nil, err
+			return cexpr{}, err
 		}
 		a, err := c.compile(n.Exp1)
 		if err != nil {
-			return nil, err
+			return cexpr{}, err
 		}
 		b, err := c.compile(n.Exp2)
 		if err != nil {
-			return nil, err
+			return cexpr{}, err
 		}
-		return func(e *env, lo, k int) vec {
-			cv, av, bv := cond(e, lo, k), a(e, lo, k), b(e, lo, k)
+		if cond.isConst {
+			if cond.c != 0 {
+				return a, nil
+			}
+			return b, nil
+		}
+		cf, af, bf := cond.f, a.node(), b.node()
+		return cexpr{f: func(e *env, lo, k int) vec {
+			cv, av, bv := cf(e, lo, k), af(e, lo, k), bf(e, lo, k)
 			out := e.buf(k)
 			o, cs, as, bs := out.v, cv.v[:k], av.v[:k], bv.v[:k]
 			for i := range o {
-				if cs[i] != 0 {
-					o[i] = as[i]
-				} else {
-					o[i] = bs[i]
-				}
+				// Branchless select: conditions are 0 or 1.
+				t := truth(cs[i])
+				o[i] = bs[i] + t*(as[i]-bs[i])
 			}
 			e.free(cv)
 			e.free(av)
 			e.free(bv)
 			return out
-		}, nil
+		}}, nil
 	case *ast.BuiltinNode:
 		if (n.Name == "max" || n.Name == "min") && len(n.Arguments) == 2 {
 			a, err := c.compile(n.Arguments[0])
 			if err != nil {
-				return nil, err
+				return cexpr{}, err
 			}
 			b, err := c.compile(n.Arguments[1])
 			if err != nil {
-				return nil, err
+				return cexpr{}, err
 			}
 			return binary(a, b, n.Name), nil
 		}
 	}
-	return nil, fmt.Errorf("batch plan: unsupported expression %T", n)
+	return cexpr{}, fmt.Errorf("batch plan: unsupported expression %T", n)
 }
 
 // binops are the binary operators the batch plan supports.
 var binops = map[string]bool{"+": true, "-": true, "*": true, "/": true, "<": true, "<=": true, ">": true, ">=": true,
 	"==": true, "!=": true, "&&": true, "and": true, "||": true, "or": true}
+
+// truth maps any number to 0 or 1 (non-zero is true), without a branch
+// the processor could mispredict on data.
+func truth(x float64) float64 { return b2f(x != 0) }
+
+// apply computes one operator on two numbers; constants fold through it.
+func apply(op string, a, b float64) float64 {
+	switch op {
+	case "+":
+		return a + b
+	case "-":
+		return a - b
+	case "*":
+		return a * b
+	case "/":
+		return a / b
+	case "<":
+		return b2f(a < b)
+	case "<=":
+		return b2f(a <= b)
+	case ">":
+		return b2f(a > b)
+	case ">=":
+		return b2f(a >= b)
+	case "==":
+		return b2f(a == b)
+	case "!=":
+		return b2f(a != b)
+	case "&&", "and":
+		return min(truth(a), truth(b))
+	case "||", "or":
+		return max(truth(a), truth(b))
+	case "max":
+		return max(a, b)
+	case "min":
+		return min(a, b)
+	}
+	panic("batch plan: operator " + op)
+}
 
 func unary(x node, op string) node {
 	return func(e *env, lo, k int) vec {
@@ -303,7 +367,7 @@ func unary(x node, op string) node {
 		switch op {
 		case "!", "not":
 			for i := range o {
-				o[i] = 1 - a[i]
+				o[i] = 1 - truth(a[i])
 			}
 		case "-":
 			for i := range o {
@@ -315,104 +379,247 @@ func unary(x node, op string) node {
 	}
 }
 
-// binary runs one operator over two vectors, with a loop per operator so
-// that the compiler keeps each loop free of calls.
-func binary(l, r node, op string) node {
-	return func(e *env, lo, k int) vec {
-		lv, rv := l(e, lo, k), r(e, lo, k)
+// binary compiles one operator. Two constants fold; a vector against a
+// constant runs a loop that keeps the constant in a register; two vectors
+// run a loop over both. Each operator has its own loop so that the loops
+// hold no calls and no data-dependent branches.
+func binary(l, r cexpr, op string) cexpr {
+	if l.isConst && r.isConst {
+		return constant(apply(op, l.c, r.c))
+	}
+	if r.isConst {
+		lf, c := l.f, r.c
+		return cexpr{f: func(e *env, lo, k int) vec {
+			lv := lf(e, lo, k)
+			out := e.buf(k)
+			vecConst(op, out.v, lv.v[:k], c)
+			e.free(lv)
+			return out
+		}}
+	}
+	if l.isConst {
+		rf, c := r.f, l.c
+		return cexpr{f: func(e *env, lo, k int) vec {
+			rv := rf(e, lo, k)
+			out := e.buf(k)
+			constVec(op, out.v, c, rv.v[:k])
+			e.free(rv)
+			return out
+		}}
+	}
+	lf, rf := l.f, r.f
+	return cexpr{f: func(e *env, lo, k int) vec {
+		lv, rv := lf(e, lo, k), rf(e, lo, k)
 		out := e.buf(k)
-		o := out.v
-		a, b := lv.v[:len(o)], rv.v[:len(o)]
-		switch op {
-		case "+":
-			for i := range o {
-				o[i] = a[i] + b[i]
-			}
-		case "-":
-			for i := range o {
-				o[i] = a[i] - b[i]
-			}
-		case "*":
-			for i := range o {
-				o[i] = a[i] * b[i]
-			}
-		case "/":
-			for i := range o {
-				o[i] = a[i] / b[i]
-			}
-		case "<":
-			for i := range o {
-				o[i] = b2f(a[i] < b[i])
-			}
-		case "<=":
-			for i := range o {
-				o[i] = b2f(a[i] <= b[i])
-			}
-		case ">":
-			for i := range o {
-				o[i] = b2f(a[i] > b[i])
-			}
-		case ">=":
-			for i := range o {
-				o[i] = b2f(a[i] >= b[i])
-			}
-		case "==":
-			for i := range o {
-				o[i] = b2f(a[i] == b[i])
-			}
-		case "!=":
-			for i := range o {
-				o[i] = b2f(a[i] != b[i])
-			}
-		case "&&", "and":
-			for i := range o {
-				o[i] = b2f(a[i] != 0 && b[i] != 0)
-			}
-		case "||", "or":
-			for i := range o {
-				o[i] = b2f(a[i] != 0 || b[i] != 0)
-			}
-		case "max":
-			for i := range o {
-				o[i] = max(a[i], b[i])
-			}
-		case "min":
-			for i := range o {
-				o[i] = min(a[i], b[i])
-			}
-		}
+		vecVec(op, out.v, lv.v[:k], rv.v[:k])
 		e.free(lv)
 		e.free(rv)
 		return out
+	}}
+}
+
+func vecVec(op string, o, a, b []float64) {
+	b = b[:len(a)]
+	o = o[:len(a)]
+	switch op {
+	case "+":
+		for i := range o {
+			o[i] = a[i] + b[i]
+		}
+	case "-":
+		for i := range o {
+			o[i] = a[i] - b[i]
+		}
+	case "*":
+		for i := range o {
+			o[i] = a[i] * b[i]
+		}
+	case "/":
+		for i := range o {
+			o[i] = a[i] / b[i]
+		}
+	case "<":
+		for i := range o {
+			o[i] = b2f(a[i] < b[i])
+		}
+	case "<=":
+		for i := range o {
+			o[i] = b2f(a[i] <= b[i])
+		}
+	case ">":
+		for i := range o {
+			o[i] = b2f(a[i] > b[i])
+		}
+	case ">=":
+		for i := range o {
+			o[i] = b2f(a[i] >= b[i])
+		}
+	case "==":
+		for i := range o {
+			o[i] = b2f(a[i] == b[i])
+		}
+	case "!=":
+		for i := range o {
+			o[i] = b2f(a[i] != b[i])
+		}
+	case "&&", "and":
+		for i := range o {
+			o[i] = min(truth(a[i]), truth(b[i]))
+		}
+	case "||", "or":
+		for i := range o {
+			o[i] = max(truth(a[i]), truth(b[i]))
+		}
+	case "max":
+		for i := range o {
+			o[i] = max(a[i], b[i])
+		}
+	case "min":
+		for i := range o {
+			o[i] = min(a[i], b[i])
+		}
+	}
+}
+
+func vecConst(op string, o, a []float64, c float64) {
+	o = o[:len(a)]
+	switch op {
+	case "+":
+		for i := range o {
+			o[i] = a[i] + c
+		}
+	case "-":
+		for i := range o {
+			o[i] = a[i] - c
+		}
+	case "*":
+		for i := range o {
+			o[i] = a[i] * c
+		}
+	case "/":
+		for i := range o {
+			o[i] = a[i] / c
+		}
+	case "<":
+		for i := range o {
+			o[i] = b2f(a[i] < c)
+		}
+	case "<=":
+		for i := range o {
+			o[i] = b2f(a[i] <= c)
+		}
+	case ">":
+		for i := range o {
+			o[i] = b2f(a[i] > c)
+		}
+	case ">=":
+		for i := range o {
+			o[i] = b2f(a[i] >= c)
+		}
+	case "==":
+		for i := range o {
+			o[i] = b2f(a[i] == c)
+		}
+	case "!=":
+		for i := range o {
+			o[i] = b2f(a[i] != c)
+		}
+	default:
+		for i := range o {
+			o[i] = apply(op, a[i], c)
+		}
+	}
+}
+
+func constVec(op string, o []float64, c float64, b []float64) {
+	o = o[:len(b)]
+	switch op {
+	case "+", "*", "==", "!=", "&&", "and", "||", "or", "max", "min":
+		vecConst(op, o, b, c) // commutative
+	case "-":
+		for i := range o {
+			o[i] = c - b[i]
+		}
+	case "<":
+		vecConst(">", o, b, c)
+	case "<=":
+		vecConst(">=", o, b, c)
+	case ">":
+		vecConst("<", o, b, c)
+	case ">=":
+		vecConst("<=", o, b, c)
+	default:
+		for i := range o {
+			o[i] = apply(op, c, b[i])
+		}
 	}
 }
 
 // Run evaluates the plan for every row: eligible[i] and amount[i] (0 when
-// not eligible). Household programmes decide only on head rows.
+// not eligible). Household programmes decide only on head rows. Large
+// inputs are split across the processors, each part a run of whole chunks.
 func (p *Plan) Run(c *Columns, eligible []bool, amount []float64) {
+	chunks := (c.N + Chunk - 1) / Chunk
+	workers := min(runtime.GOMAXPROCS(0), chunks/4)
+	if workers <= 1 {
+		p.run(c, 0, c.N, eligible, amount)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (chunks + workers - 1) / workers * Chunk
+	for lo := 0; lo < c.N; lo += per {
+		hi := min(lo+per, c.N)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.run(c, lo, hi, eligible, amount)
+		}()
+	}
+	wg.Wait()
+}
+
+// run evaluates rows [from, to), from a multiple of Chunk.
+func (p *Plan) run(c *Columns, from, to int, eligible []bool, amount []float64) {
 	e := &env{cols: c}
 	household := p.Policy.Entity == "household"
-	for lo := 0; lo < c.N; lo += Chunk {
-		k := min(Chunk, c.N-lo)
-		ok := eligible[lo : lo+k]
-		for i := range ok {
-			ok[i] = !household || c.Head[lo+i]
+	mask := make([]float64, Chunk)
+	for lo := from; lo < to; lo += Chunk {
+		k := min(Chunk, to-lo)
+		m := mask[:k]
+		if household {
+			for i, h := range c.Head[lo : lo+k] {
+				m[i] = b2f(h)
+			}
+		} else {
+			for i := range m {
+				m[i] = 1
+			}
 		}
 		for _, cond := range p.conds {
 			v := cond(e, lo, k)
 			cv := v.v[:k]
-			for i := range ok {
-				ok[i] = ok[i] && cv[i] != 0
+			for i := range m {
+				m[i] = min(m[i], truth(cv[i]))
 			}
 			e.free(v)
 		}
+		ok, am := eligible[lo:lo+k], amount[lo:lo+k]
+		any := false
+		for i := range m {
+			ok[i] = m[i] != 0
+			am[i] = 0
+			any = any || ok[i]
+		}
+		if !any {
+			continue
+		}
 		av := p.amount(e, lo, k)
-		am, a := amount[lo:lo+k], av.v[:k]
+		a := av.v[:k]
 		for i := range am {
-			if ok[i] && !math.IsNaN(a[i]) && !math.IsInf(a[i], 0) {
-				am[i] = round2(max(0, a[i]))
-			} else {
-				am[i] = 0
+			if ok[i] {
+				if x := a[i]; !math.IsNaN(x) && !math.IsInf(x, 0) {
+					am[i] = round2(max(0, x))
+				}
 			}
 		}
 		e.free(av)
