@@ -176,13 +176,53 @@ func (c *Case) Validate() error {
 // livingOn reports whether m is alive on the date: born by then and, when
 // a death date is known, not dead by then; without one, the alive flag.
 func (m Member) livingOn(on time.Time) bool {
-	if b, err := time.Parse(time.DateOnly, m.BirthDate); err == nil && b.After(on) {
+	if b, ok := parseDate(m.BirthDate); ok && b.After(on) {
 		return false
 	}
-	if d, err := time.Parse(time.DateOnly, m.DeathDate); err == nil {
+	if d, ok := parseDate(m.DeathDate); ok {
 		return on.Before(d)
 	}
 	return m.Alive == nil || *m.Alive
+}
+
+// parseDate reads YYYY-MM-DD as a UTC date, as time.Parse with
+// time.DateOnly does, several times faster: batch jobs parse every
+// person's dates.
+func parseDate(s string) (time.Time, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	num := func(b string) (int, bool) {
+		n := 0
+		for i := 0; i < len(b); i++ {
+			c := b[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(s[:4])
+	m, ok2 := num(s[5:7])
+	d, ok3 := num(s[8:])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(m, y) {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), true
+}
+
+func daysIn(m, y int) int {
+	switch m {
+	case 2:
+		if isLeap(y) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // Derive computes the facts of a validated case as of a date, for its
@@ -266,7 +306,7 @@ func (c *Case) DeriveAll(on time.Time) []Facts {
 	out := make([]Facts, n)
 	for i, m := range c.Members {
 		out[i].Household = h
-		birth, _ := time.Parse(time.DateOnly, m.BirthDate)
+		birth, _ := parseDate(m.BirthDate)
 		p := &out[i].Person
 		p.Age = Age(birth, on)
 		p.ShanghaiHukou = IsShanghai(m.HukouDivision)
