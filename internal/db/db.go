@@ -94,6 +94,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("db: open sqlite %s: %w", path, err)
 	}
+	// Refresh planner statistics where they are missing or stale (cheap).
+	sdb.ExecContext(ctx, `PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002`)
 	return &DB{DB: sdb, Dialect: SQLite, Path: path}, nil
 }
 

@@ -311,6 +311,15 @@ func (l *Loader) Close(detail string) error {
 	if l.err != nil {
 		return l.err
 	}
+	// Fresh statistics, so the planner knows a city-wide range is not
+	// selective and a name is.
+	analyze := `PRAGMA analysis_limit = 1000; ANALYZE`
+	if l.s.db.Dialect == db.Postgres {
+		analyze = `ANALYZE persons; ANALYZE households`
+	}
+	if _, err := l.s.db.ExecContext(l.ctx, analyze); err != nil {
+		return fmt.Errorf("registry: bulk load: analyze: %w", err)
+	}
 	if l.s.db.Dialect == db.Postgres {
 		// Identity columns do not see explicit IDs; move them past the load.
 		for _, t := range []string{"households", "persons"} {

@@ -42,7 +42,8 @@ CREATE TABLE persons (
 );
 CREATE UNIQUE INDEX persons_id_hash ON persons (id_hash);
 CREATE INDEX persons_name ON persons (name);
-CREATE INDEX persons_hukou ON persons (hukou_division);
+-- death_date in the index lets division counts of the living read the index alone.
+CREATE INDEX persons_hukou ON persons (hukou_division, death_date);
 CREATE INDEX persons_residence ON persons (residence_division);
 CREATE INDEX persons_household ON persons (household_id);
 
