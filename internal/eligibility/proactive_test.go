@@ -23,16 +23,8 @@ import (
 func TestProactiveRun(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		suite, _ := secret.NewStandard(bytes.Repeat([]byte{4}, secret.KeySize))
-		now := func() time.Time { return time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC) }
-		tree, _ := division.Shanghai()
-		if err := division.NewService(d, tree).Seed(ctx); err != nil {
-			t.Fatal(err)
-		}
-		log := audit.New(d, suite, now)
-		reg := registry.NewService(d, suite, log, tree, now)
-		set, _ := policy.Embedded()
-		pr := &eligibility.Proactive{DB: d, Registry: reg, Policies: set, Audit: log, Now: now}
+		f := newFixture(t, d, time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC))
+		now, tree, reg, set, pr := f.now, f.tree, f.reg, f.set, f.pr
 		sys := auth.System()
 		birth := func(s string) time.Time { b, _ := time.Parse(time.DateOnly, s); return b }
 		// An elder of 75 with a good pension: elderly allowance only.
@@ -147,14 +139,8 @@ func TestProactiveRun(t *testing.T) {
 func TestIncremental(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		suite, _ := secret.NewStandard(bytes.Repeat([]byte{4}, secret.KeySize))
-		now := func() time.Time { return time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC) }
-		tree, _ := division.Shanghai()
-		division.NewService(d, tree).Seed(ctx)
-		log := audit.New(d, suite, now)
-		reg := registry.NewService(d, suite, log, tree, now)
-		set, _ := policy.Embedded()
-		pr := &eligibility.Proactive{DB: d, Registry: reg, Policies: set, Audit: log, Now: now}
+		f := newFixture(t, d, time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC))
+		reg, pr := f.reg, f.pr
 		on := time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)
 		var took time.Duration
 		reg.OnChange = func(ctx context.Context, id int64) error {
@@ -177,10 +163,10 @@ func TestIncremental(t *testing.T) {
 			t.Fatal(err)
 		}
 		var status string
-		var f int64
-		d.QueryRow(`SELECT status, monthly_fen FROM entitlements WHERE program = 'dibao' AND person_id = $1`, x.ID).Scan(&status, &f)
-		if status != "active" || f != 65000 {
-			t.Fatalf("after the income drop: %s %d, want active 65000", status, f)
+		var monthly int64
+		d.QueryRow(`SELECT status, monthly_fen FROM entitlements WHERE program = 'dibao' AND person_id = $1`, x.ID).Scan(&status, &monthly)
+		if status != "active" || monthly != 65000 {
+			t.Fatalf("after the income drop: %s %d, want active 65000", status, monthly)
 		}
 		if took > 50*time.Millisecond {
 			t.Errorf("re-evaluation took %v, want under 50 ms", took)
@@ -205,14 +191,8 @@ func TestIncremental(t *testing.T) {
 func TestBackPayment(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		suite, _ := secret.NewStandard(bytes.Repeat([]byte{4}, secret.KeySize))
-		now := func() time.Time { return time.Date(2025, 8, 15, 9, 0, 0, 0, time.UTC) }
-		tree, _ := division.Shanghai()
-		division.NewService(d, tree).Seed(ctx)
-		log := audit.New(d, suite, now)
-		reg := registry.NewService(d, suite, log, tree, now)
-		set, _ := policy.Embedded()
-		pr := &eligibility.Proactive{DB: d, Registry: reg, Policies: set, Audit: log, Now: now}
+		f := newFixture(t, d, time.Date(2025, 8, 15, 9, 0, 0, 0, time.UTC))
+		reg, pr := f.reg, f.pr
 		sys := auth.System()
 		b, _ := time.Parse(time.DateOnly, "1980-01-01")
 		mum, err := reg.Create(ctx, sys, registry.NewPerson{Name: "李母", IDNumber: idcard.Build("310115", b, 22), HukouDivision: "310115004001", ResidenceDivision: "310115004001", MonthlyIncome: 1200})
@@ -230,13 +210,42 @@ func TestBackPayment(t *testing.T) {
 			t.Fatalf("august run: %+v %v", aug, err)
 		}
 		var month string
-		var f int64
-		d.QueryRow(`SELECT month, fen FROM back_payments WHERE program = 'dibao' AND person_id = $1`, mum.ID).Scan(&month, &f)
-		if month != "2025-07" || f != 11000 {
-			t.Errorf("back payment %s %d, want 2025-07 11000", month, f)
+		var owed int64
+		d.QueryRow(`SELECT month, fen FROM back_payments WHERE program = 'dibao' AND person_id = $1`, mum.ID).Scan(&month, &owed)
+		if month != "2025-07" || owed != 11000 {
+			t.Errorf("back payment %s %d, want 2025-07 11000", month, owed)
 		}
 		if again, _ := pr.Run(ctx, sys, time.Date(2025, 8, 15, 0, 0, 0, 0, time.UTC), io.Discard); again.BackPayments != 0 || again.Changes != 0 {
 			t.Errorf("third run %+v: nothing new", again)
 		}
 	})
+}
+
+// fixture is a register with the embedded policies and a proactive
+// runner, on a fixed clock.
+type fixture struct {
+	now  func() time.Time
+	tree *division.Tree
+	log  *audit.Log
+	reg  *registry.Service
+	set  *policy.Set
+	pr   *eligibility.Proactive
+}
+
+func newFixture(t *testing.T, d *db.DB, at time.Time) fixture {
+	t.Helper()
+	suite, _ := secret.NewStandard(bytes.Repeat([]byte{4}, secret.KeySize))
+	now := func() time.Time { return at }
+	tree, _ := division.Shanghai()
+	if err := division.NewService(d, tree).Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log := audit.New(d, suite, now)
+	reg := registry.NewService(d, suite, log, tree, now)
+	set, err := policy.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{now: now, tree: tree, log: log, reg: reg, set: set,
+		pr: &eligibility.Proactive{DB: d, Registry: reg, Policies: set, Audit: log, Now: now}}
 }
