@@ -578,50 +578,70 @@ func (p *Plan) Run(c *Columns, eligible []bool, amount []float64) {
 	wg.Wait()
 }
 
-// run evaluates rows [from, to), from a multiple of Chunk.
+// run evaluates rows [from, to), from a multiple of Chunk. Conditions
+// run in order on the rows still eligible: after each one the survivors'
+// facts are gathered into a compact chunk, so later conditions and the
+// amount only touch the few rows that can still qualify (a selection
+// vector, as column stores do).
 func (p *Plan) run(c *Columns, from, to int, eligible []bool, amount []float64) {
-	e := &env{cols: c}
+	full := &env{cols: c}
+	compact := &Columns{cols: map[string][]float64{}}
+	for f := range p.fields {
+		compact.cols[f] = make([]float64, Chunk)
+	}
+	sub := &env{cols: compact}
 	household := p.Policy.Entity == "household"
-	mask := make([]float64, Chunk)
+	rows := make([]int, 0, Chunk)
 	for lo := from; lo < to; lo += Chunk {
 		k := min(Chunk, to-lo)
-		m := mask[:k]
-		if household {
-			for i, h := range c.Head[lo : lo+k] {
-				m[i] = b2f(h)
-			}
-		} else {
-			for i := range m {
-				m[i] = 1
-			}
-		}
-		for _, cond := range p.conds {
-			v := cond(e, lo, k)
-			cv := v.v[:k]
-			for i := range m {
-				m[i] = min(m[i], truth(cv[i]))
-			}
-			e.free(v)
-		}
 		ok, am := eligible[lo:lo+k], amount[lo:lo+k]
-		any := false
-		for i := range m {
-			ok[i] = m[i] != 0
-			am[i] = 0
-			any = any || ok[i]
-		}
-		if !any {
-			continue
-		}
-		av := p.amount(e, lo, k)
-		a := av.v[:k]
-		for i := range am {
-			if ok[i] {
-				if x := a[i]; !math.IsNaN(x) && !math.IsInf(x, 0) {
-					am[i] = round2(max(0, x))
+		clear(ok)
+		clear(am)
+		n := 0
+		for ci, cond := range p.conds {
+			if ci == 0 {
+				v := cond(full, lo, k)
+				rows = rows[:0]
+				head := c.Head[lo : lo+k]
+				for i, x := range v.v[:k] {
+					if x != 0 && (!household || head[i]) {
+						rows = append(rows, i)
+					}
+				}
+				full.free(v)
+			} else {
+				v := cond(sub, 0, n)
+				j := 0
+				for i, x := range v.v[:n] {
+					if x != 0 {
+						rows[j] = rows[i]
+						j++
+					}
+				}
+				rows = rows[:j]
+				sub.free(v)
+			}
+			n = len(rows)
+			if n == 0 {
+				break
+			}
+			for f, col := range compact.cols {
+				src := c.cols[f][lo:]
+				for j, r := range rows {
+					col[j] = src[r]
 				}
 			}
 		}
-		e.free(av)
+		if n == 0 {
+			continue
+		}
+		av := p.amount(sub, 0, n)
+		for j, r := range rows {
+			ok[r] = true
+			if x := av.v[j]; !math.IsNaN(x) && !math.IsInf(x, 0) {
+				am[r] = round2(max(0, x))
+			}
+		}
+		sub.free(av)
 	}
 }
