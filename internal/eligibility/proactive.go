@@ -6,10 +6,13 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"minzheng/internal/audit"
@@ -152,76 +155,100 @@ func bar(done, total int64) string {
 
 func fen(yuan float64) int64 { return int64(math.Round(yuan * 100)) }
 
+// readers is how many goroutines read and derive the register at once,
+// each a share of the household IDs (SQLite's WAL and PostgreSQL both
+// serve concurrent readers).
+var readers = max(1, runtime.GOMAXPROCS(0))
+
 // streamRows reads the whole register household by household, derives each
 // person's facts as of on, and hands them to fn in batches of about size
-// persons (whole households), with the number of households in the batch.
-// Reading and deriving run on their own goroutine, ahead of fn by one
-// batch, so the two use both cores.
+// persons (whole households, consecutive IDs), with the number of
+// households in the batch. Reading and deriving run on their own
+// goroutines, ahead of fn, so they use every core; fn runs on the caller's
+// goroutine, one batch at a time, in no set order between readers.
 func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, on time.Time, size int, fn func(rows []row, households int) error) error {
 	type batch struct {
 		rows       []row
 		households int
 	}
+	first, last, err := reg.HouseholdIDRange(ctx)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan batch, 1)
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(batches)
-		rows := make([]row, 0, size+8)
-		households := 0
-		send := func() bool {
-			select {
-			case batches <- batch{rows, households}:
-				rows, households = make([]row, 0, size+8), 0
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		}
-		err := reg.StreamHouseholds(ctx, by, func(hid int64, members []registry.Person) error {
-			households++
-			var head int64
-			for _, m := range members {
-				if m.Relation == registry.Head && head == 0 {
-					head = m.ID
+	batches := make(chan batch, readers)
+	errc := make(chan error, readers)
+	span := (last-first)/int64(readers) + 1
+	var wg sync.WaitGroup
+	for w := 0; w < readers; w++ {
+		lo := first + int64(w)*span
+		hi := min(lo+span-1, last)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rows := make([]row, 0, size+8)
+			households := 0
+			send := func() bool {
+				select {
+				case batches <- batch{rows, households}:
+					rows, households = make([]row, 0, size+8), 0
+					return true
+				case <-ctx.Done():
+					return false
 				}
 			}
-			if head == 0 {
-				head = members[0].ID
-			}
-			c := CaseOf(members[0], members)
-			facts := c.DeriveAll(on)
-			for i, m := range members {
-				district := m.HukouDivision
-				if district == "" {
-					district = m.ResidenceDivision
+			err := reg.StreamHouseholdRange(ctx, by, lo, hi, func(hid int64, members []registry.Person) error {
+				households++
+				var head int64
+				for _, m := range members {
+					if m.Relation == registry.Head && head == 0 {
+						head = m.ID
+					}
 				}
-				if len(district) > 6 {
-					district = district[:6]
+				if head == 0 {
+					head = members[0].ID
 				}
-				rows = append(rows, row{person: m.ID, household: hid, head: m.ID == head, facts: facts[i], death: m.DeathDate, district: district})
+				c := CaseOf(members[0], members)
+				facts := c.DeriveAll(on)
+				for i, m := range members {
+					district := m.HukouDivision
+					if district == "" {
+						district = m.ResidenceDivision
+					}
+					if len(district) > 6 {
+						district = district[:6]
+					}
+					rows = append(rows, row{person: m.ID, household: hid, head: m.ID == head, facts: facts[i], death: m.DeathDate, district: district})
+				}
+				if len(rows) >= size && !send() {
+					return ctx.Err()
+				}
+				return nil
+			})
+			if err == nil && len(rows) > 0 {
+				send()
 			}
-			if len(rows) >= size && !send() {
-				return ctx.Err()
-			}
-			return nil
-		})
-		if err == nil && len(rows) > 0 {
-			send()
-		}
-		readErr <- err
-	}()
+			errc <- err
+		}()
+	}
+	go func() { wg.Wait(); close(batches) }()
+	var failed error
 	for b := range batches {
+		if failed != nil {
+			continue // drain so the readers can finish
+		}
 		if err := fn(b.rows, b.households); err != nil {
+			failed = err
 			cancel()
-			for range batches {
-			}
-			<-readErr
-			return err
 		}
 	}
-	return <-readErr
+	for i := 0; i < readers; i++ {
+		if err := <-errc; err != nil && failed == nil && !errors.Is(err, context.Canceled) {
+			failed = err
+		}
+	}
+	return failed
 }
 
 // flush evaluates the buffered rows with the batch plans and writes the

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -457,11 +458,25 @@ func (s *Service) Household(ctx context.Context, p auth.Principal, id int64, pur
 // decisions use; names, masked ID numbers and timestamps are left empty to
 // keep the scan lean.
 func (s *Service) StreamHouseholds(ctx context.Context, p auth.Principal, fn func(householdID int64, members []Person) error) error {
+	return s.StreamHouseholdRange(ctx, p, 0, math.MaxInt64, fn)
+}
+
+// HouseholdIDRange returns the smallest and largest household ID, so batch
+// jobs can split the register between readers.
+func (s *Service) HouseholdIDRange(ctx context.Context) (lo, hi int64, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM households`).Scan(&lo, &hi)
+	return lo, hi, err
+}
+
+// StreamHouseholdRange is StreamHouseholds for the households with IDs in
+// [lo, hi].
+func (s *Service) StreamHouseholdRange(ctx context.Context, p auth.Principal, lo, hi int64, fn func(householdID int64, members []Person) error) error {
 	if p.Prefix() != "31" || !p.Can(auth.PersonRead) {
 		return errs.E(errs.Forbidden, "只有全市范围的账号可以批量处理全部人口")
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT p.id, p.household_id, p.relation, p.birth_date, p.sex, p.hukou_division, p.residence_division,
-		p.monthly_income, p.disability_category, p.disability_grade, p.death_date FROM persons p ORDER BY p.household_id, p.id`)
+		p.monthly_income, p.disability_category, p.disability_grade, p.death_date FROM persons p
+		WHERE p.household_id >= $1 AND p.household_id <= $2 ORDER BY p.household_id, p.id`, lo, hi)
 	if err != nil {
 		return fmt.Errorf("registry: stream: %w", err)
 	}
