@@ -45,7 +45,8 @@ CREATE TABLE persons (
     updated_at          TEXT NOT NULL
 );
 CREATE UNIQUE INDEX persons_id_hash ON persons (id_hash);
-CREATE INDEX persons_name ON persons (name);
+-- Name searches by a district count their matches from the index alone.
+CREATE INDEX persons_name ON persons (name, hukou_division, residence_division);
 CREATE INDEX persons_hukou ON persons (hukou_division, death_date);
 CREATE INDEX persons_residence ON persons (residence_division);
 CREATE INDEX persons_household ON persons (household_id);
