@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 	"unsafe"
@@ -123,11 +124,13 @@ func (e *env) free(x vec) {
 
 // Plan is a policy compiled for the batch path on one date.
 type Plan struct {
-	Policy *Policy
-	AsOf   time.Time
-	conds  []node
-	amount node
-	fields map[string]bool
+	Policy     *Policy
+	AsOf       time.Time
+	conds      []node
+	condFields [][]string // the facts each condition reads
+	amount     node
+	amountF    []string // the facts the amount reads
+	fields     map[string]bool
 }
 
 // Fields lists the fact columns the plan reads.
@@ -148,19 +151,29 @@ func (s *Set) Plan(id string, on time.Time, over Overrides) (*Plan, error) {
 		return nil, fmt.Errorf("policy: no policy %s", id)
 	}
 	pl := &Plan{Policy: p, AsOf: on, fields: map[string]bool{}}
-	c := &planCompiler{set: s, on: on, over: over, fields: pl.fields}
+	compile := func(code string) (node, []string, error) {
+		c := &planCompiler{set: s, on: on, over: over, fields: map[string]bool{}}
+		n, err := c.compileExpr(code)
+		var fs []string
+		for f := range c.fields {
+			fs = append(fs, f)
+			pl.fields[f] = true
+		}
+		return n, fs, err
+	}
 	for _, cc := range p.conds {
-		n, err := c.compileExpr(cc.Expr)
+		n, fs, err := compile(cc.Expr)
 		if err != nil {
 			return nil, fmt.Errorf("policy %s: condition %s: %w", id, cc.ID, err)
 		}
 		pl.conds = append(pl.conds, n)
+		pl.condFields = append(pl.condFields, fs)
 	}
-	n, err := c.compileExpr(p.Amount)
+	n, fs, err := compile(p.Amount)
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: amount: %w", id, err)
 	}
-	pl.amount = n
+	pl.amount, pl.amountF = n, fs
 	return pl, nil
 }
 
@@ -579,10 +592,12 @@ func (p *Plan) Run(c *Columns, eligible []bool, amount []float64) {
 }
 
 // run evaluates rows [from, to), from a multiple of Chunk. Conditions
-// run in order on the rows still eligible: after each one the survivors'
-// facts are gathered into a compact chunk, so later conditions and the
-// amount only touch the few rows that can still qualify (a selection
-// vector, as column stores do).
+// run on the rows still eligible: after each one the survivors' facts
+// that later steps read are gathered into a compact chunk, so later
+// conditions and the amount only touch the few rows that can still
+// qualify (a selection vector, as column stores do). Conditions are all
+// required, so their order is free: after the first chunk they run most
+// selective first.
 func (p *Plan) run(c *Columns, from, to int, eligible []bool, amount []float64) {
 	full := &env{cols: c}
 	compact := &Columns{cols: map[string][]float64{}}
@@ -592,14 +607,24 @@ func (p *Plan) run(c *Columns, from, to int, eligible []bool, amount []float64) 
 	sub := &env{cols: compact}
 	household := p.Policy.Entity == "household"
 	rows := make([]int, 0, Chunk)
+	order := make([]int, len(p.conds))
+	for i := range order {
+		order[i] = i
+	}
+	need := p.gatherSets(order)
 	for lo := from; lo < to; lo += Chunk {
 		k := min(Chunk, to-lo)
 		ok, am := eligible[lo:lo+k], amount[lo:lo+k]
 		clear(ok)
 		clear(am)
+		if lo == from && len(p.conds) > 1 {
+			order = p.selectiveFirst(full, lo, k)
+			need = p.gatherSets(order)
+		}
 		n := 0
-		for ci, cond := range p.conds {
-			if ci == 0 {
+		for step, ci := range order {
+			cond := p.conds[ci]
+			if step == 0 {
 				v := cond(full, lo, k)
 				rows = rows[:0]
 				head := c.Head[lo : lo+k]
@@ -625,8 +650,8 @@ func (p *Plan) run(c *Columns, from, to int, eligible []bool, amount []float64) 
 			if n == 0 {
 				break
 			}
-			for f, col := range compact.cols {
-				src := c.cols[f][lo:]
+			for _, f := range need[step] {
+				col, src := compact.cols[f], c.cols[f][lo:]
 				for j, r := range rows {
 					col[j] = src[r]
 				}
@@ -644,4 +669,44 @@ func (p *Plan) run(c *Columns, from, to int, eligible []bool, amount []float64) 
 		}
 		sub.free(av)
 	}
+}
+
+// gatherSets returns, for each step of order, the facts the later
+// conditions and the amount read: what must be gathered after that step.
+func (p *Plan) gatherSets(order []int) [][]string {
+	out := make([][]string, len(order))
+	later := map[string]bool{}
+	for _, f := range p.amountF {
+		later[f] = true
+	}
+	for step := len(order) - 1; step >= 0; step-- {
+		for f := range later {
+			out[step] = append(out[step], f)
+		}
+		for _, f := range p.condFields[order[step]] {
+			later[f] = true
+		}
+	}
+	return out
+}
+
+// selectiveFirst orders the conditions by how many rows of one chunk pass
+// each, fewest first.
+func (p *Plan) selectiveFirst(e *env, lo, k int) []int {
+	pass := make([]int, len(p.conds))
+	for i, cond := range p.conds {
+		v := cond(e, lo, k)
+		for _, x := range v.v[:k] {
+			if x != 0 {
+				pass[i]++
+			}
+		}
+		e.free(v)
+	}
+	order := make([]int, len(p.conds))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return pass[order[a]] < pass[order[b]] })
+	return order
 }
