@@ -9,6 +9,7 @@ import (
 	"minzheng/internal/auth"
 	"minzheng/internal/division"
 	"minzheng/internal/gen"
+	"minzheng/internal/jobs"
 	"minzheng/internal/registry"
 )
 
@@ -71,7 +72,7 @@ func (a *App) Generate(ctx context.Context, persons, seed int64, progress io.Wri
 		if now := time.Now(); now.Sub(last) > 500*time.Millisecond {
 			last = now
 			rate := float64(st.Persons) / now.Sub(start).Seconds()
-			fmt.Fprintf(progress, "\r生成中：%s [%d/%d 人] %.0f 人/秒   ", bar(st.Persons, persons), st.Persons, persons, rate)
+			fmt.Fprintf(progress, "\r生成中：%s [%d/%d 人] %.0f 人/秒   ", jobs.Bar(st.Persons, persons), st.Persons, persons, rate)
 		}
 	}
 	if err := l.Close(fmt.Sprintf("合成人口（种子 %d）", seed)); err != nil {
@@ -79,24 +80,6 @@ func (a *App) Generate(ctx context.Context, persons, seed int64, progress io.Wri
 	}
 	st.Seconds = time.Since(start).Seconds()
 	st.PersonsPerSecond = float64(st.Persons) / st.Seconds
-	fmt.Fprintf(progress, "\r生成完成：%s [%d 人，%d 户] 用时 %.1f 秒，%.0f 人/秒\n", bar(1, 1), st.Persons, st.Households, st.Seconds, st.PersonsPerSecond)
+	fmt.Fprintf(progress, "\r生成完成：%s [%d 人，%d 户] 用时 %.1f 秒，%.0f 人/秒\n", jobs.Bar(1, 1), st.Persons, st.Households, st.Seconds, st.PersonsPerSecond)
 	return st, nil
-}
-
-// bar draws a 30-character progress bar.
-func bar(done, total int64) string {
-	const width = 30
-	n := width
-	if total > 0 && done < total {
-		n = int(done * width / total)
-	}
-	b := make([]rune, width)
-	for i := range b {
-		if i < n {
-			b[i] = '█'
-		} else {
-			b[i] = '░'
-		}
-	}
-	return string(b)
 }

@@ -19,6 +19,7 @@ import (
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
 	"minzheng/internal/errs"
+	"minzheng/internal/jobs"
 	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 )
@@ -119,7 +120,7 @@ func (p *Proactive) Run(ctx context.Context, by auth.Principal, on time.Time, pr
 		}
 		if time.Since(last) > 500*time.Millisecond {
 			last = time.Now()
-			fmt.Fprintf(progress, "\r免申即享：%s [%d/%d 人] 新增 %d 停发 %d 变更 %d   ", bar(int64(r.stats.Persons), total), r.stats.Persons, total, r.stats.Grants, r.stats.Stops, r.stats.Changes)
+			fmt.Fprintf(progress, "\r免申即享：%s [%d/%d 人] 新增 %d 停发 %d 变更 %d   ", jobs.Bar(int64(r.stats.Persons), total), r.stats.Persons, total, r.stats.Grants, r.stats.Stops, r.stats.Changes)
 		}
 		return nil
 	})
@@ -131,26 +132,10 @@ func (p *Proactive) Run(ctx context.Context, by auth.Principal, on time.Time, pr
 		db.Now(p.Now()), r.stats.Persons, r.stats.Grants, r.stats.Stops, r.stats.Changes, r.run); err != nil {
 		return r.stats, err
 	}
-	fmt.Fprintf(progress, "\r免申即享完成：%s [%d 人] 新增 %d 停发 %d 变更 %d，用时 %.1f 秒\n", bar(1, 1), r.stats.Persons, r.stats.Grants, r.stats.Stops, r.stats.Changes, r.stats.Seconds)
+	fmt.Fprintf(progress, "\r免申即享完成：%s [%d 人] 新增 %d 停发 %d 变更 %d，用时 %.1f 秒\n", jobs.Bar(1, 1), r.stats.Persons, r.stats.Grants, r.stats.Stops, r.stats.Changes, r.stats.Seconds)
 	err = p.Audit.Record(ctx, audit.Entry{Actor: by.Name, Role: string(by.Role), Action: "proactive.run", Entity: "proactive_run", EntityID: fmt.Sprint(r.run),
 		Detail: fmt.Sprintf("免申即享（截至 %s）：%d 人，新增 %d、停发 %d、变更 %d", r.stats.AsOf, r.stats.Persons, r.stats.Grants, r.stats.Stops, r.stats.Changes), Remote: by.Remote})
 	return r.stats, err
-}
-
-func bar(done, total int64) string {
-	const width = 30
-	n := width
-	if total > 0 && done < total {
-		n = int(done * width / total)
-	}
-	b := make([]rune, width)
-	for i := range b {
-		b[i] = '░'
-		if i < n {
-			b[i] = '█'
-		}
-	}
-	return string(b)
 }
 
 func fen(yuan float64) int64 { return int64(math.Round(yuan * 100)) }

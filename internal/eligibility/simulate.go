@@ -150,9 +150,9 @@ func (s *Service) Simulate(ctx context.Context, by auth.Principal, over policy.O
 		p, _ := s.Policies.Get(r.Program)
 		r.Name = p.NameOn(from)
 		r.DistrictName = districtName(r.District)
-		r.MonthlyBefore, r.MonthlyAfter = round2(r.MonthlyBefore), round2(r.MonthlyAfter)
-		r.MonthlyDelta = round2(r.MonthlyAfter - r.MonthlyBefore)
-		r.YearlyDelta = round2(r.MonthlyDelta * 12)
+		r.MonthlyBefore, r.MonthlyAfter = policy.Round2(r.MonthlyBefore), policy.Round2(r.MonthlyAfter)
+		r.MonthlyDelta = policy.Round2(r.MonthlyAfter - r.MonthlyBefore)
+		r.YearlyDelta = policy.Round2(r.MonthlyDelta * 12)
 		sim.Rows = append(sim.Rows, *r)
 		t := totals[r.Program]
 		if t == nil {
@@ -169,9 +169,9 @@ func (s *Service) Simulate(ctx context.Context, by auth.Principal, over policy.O
 	}
 	for _, id := range s.Policies.IDs() {
 		if t := totals[id]; t != nil {
-			t.MonthlyBefore, t.MonthlyAfter = round2(t.MonthlyBefore), round2(t.MonthlyAfter)
-			t.MonthlyDelta = round2(t.MonthlyAfter - t.MonthlyBefore)
-			t.YearlyDelta = round2(t.MonthlyDelta * 12)
+			t.MonthlyBefore, t.MonthlyAfter = policy.Round2(t.MonthlyBefore), policy.Round2(t.MonthlyAfter)
+			t.MonthlyDelta = policy.Round2(t.MonthlyAfter - t.MonthlyBefore)
+			t.YearlyDelta = policy.Round2(t.MonthlyDelta * 12)
 			sim.Total = append(sim.Total, *t)
 		}
 	}
@@ -183,15 +183,6 @@ func (s *Service) Simulate(ctx context.Context, by auth.Principal, over policy.O
 	})
 	sim.Seconds = time.Since(start).Seconds()
 	return sim, nil
-}
-
-func round2(x float64) float64 { return float64(int64(x*100+copysignHalf(x))) / 100 }
-
-func copysignHalf(x float64) float64 {
-	if x < 0 {
-		return -0.5
-	}
-	return 0.5
 }
 
 // Changed returns the rows of programmes the simulation changes at all.

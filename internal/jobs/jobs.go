@@ -111,3 +111,20 @@ func (l *Leases) Daily(ctx context.Context, log *slog.Logger, name string, hour,
 		}
 	}
 }
+
+// Bar draws a 30-character progress bar for batch jobs run from the CLI.
+func Bar(done, total int64) string {
+	const width = 30
+	n := width
+	if total > 0 && done < total {
+		n = int(done * width / total)
+	}
+	b := make([]rune, width)
+	for i := range b {
+		b[i] = '░'
+		if i < n {
+			b[i] = '█'
+		}
+	}
+	return string(b)
+}

@@ -326,7 +326,10 @@ func (c *Case) DeriveAll(on time.Time) []Facts {
 	return out
 }
 
-func round2(x float64) float64 { return math.Round(x*100) / 100 }
+func round2(x float64) float64 { return Round2(x) }
+
+// Round2 rounds an amount of money to the fen (two decimals).
+func Round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 // ParseCase reads a case from JSON, refusing unknown fields and naming the
 // field that is wrong, in Chinese.
