@@ -407,9 +407,9 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	on, err := time.Parse(time.DateOnly, *asOf)
+	on, err := parseDay("as-of", *asOf)
 	if err != nil {
-		return errs.Field("as-of", "日期“%s”应为 YYYY-MM-DD", *asOf)
+		return err
 	}
 	var b []byte
 	switch *caseFile {
@@ -431,10 +431,7 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(res)
+	return printJSON(stdout, res)
 }
 
 // cmdRun runs a batch job once: run proactive --as-of DATE.
@@ -447,9 +444,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	on, err := time.Parse(time.DateOnly, *asOf)
+	on, err := parseDay("as-of", *asOf)
 	if err != nil {
-		return errs.Field("as-of", "日期“%s”应为 YYYY-MM-DD", *asOf)
+		return err
 	}
 	a, err := c.open(ctx, stderr)
 	if err != nil {
@@ -482,9 +479,9 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	on, err := time.Parse(time.DateOnly, *from)
+	on, err := parseDay("from", *from)
 	if err != nil {
-		return errs.Field("from", "日期“%s”应为 YYYY-MM-DD", *from)
+		return err
 	}
 	a, err := c.open(ctx, stderr)
 	if err != nil {
@@ -512,8 +509,22 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	enc := json.NewEncoder(stdout)
+	return printJSON(stdout, sim)
+}
+
+// parseDay reads a YYYY-MM-DD flag value, naming the flag when it is wrong.
+func parseDay(flag, v string) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, errs.Field(flag, "日期“%s”应为 YYYY-MM-DD", v)
+	}
+	return t, nil
+}
+
+// printJSON writes v as indented JSON with Chinese left readable.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(sim)
+	return enc.Encode(v)
 }
