@@ -87,23 +87,10 @@ func (p *Proactive) Run(ctx context.Context, by auth.Principal, on time.Time, pr
 		return RunStats{}, errs.E(errs.Forbidden, "只有全市范围的市管理员可以运行免申即享")
 	}
 	start := time.Now()
-	r := &runner{p: p, ctx: ctx, on: on, now: db.Now(p.Now())}
-	seen := map[string]bool{}
-	for _, id := range p.Policies.IDs() {
-		pl, err := p.Policies.Plan(id, on, nil)
-		if err != nil {
-			return RunStats{}, errs.E(errs.Invalid, "项目 %s 无法按 %s 计算：%v", id, on.Format(time.DateOnly), err)
-		}
-		r.plans = append(r.plans, pl)
-		for _, f := range pl.Fields() {
-			if !seen[f] {
-				seen[f] = true
-				r.fields = append(r.fields, f)
-			}
-		}
+	r, err := p.newRunner(ctx, on)
+	if err != nil {
+		return RunStats{}, err
 	}
-	r.stats.AsOf = on.Format(time.DateOnly)
-	r.prevAsOf = p.lastRun(ctx)
 	if err := p.DB.QueryRowContext(ctx, `INSERT INTO proactive_runs (as_of, started_at, actor) VALUES ($1, $2, $3) RETURNING id`,
 		r.stats.AsOf, r.now, by.Name).Scan(&r.run); err != nil {
 		return RunStats{}, fmt.Errorf("proactive: start run: %w", err)
@@ -112,7 +99,7 @@ func (p *Proactive) Run(ctx context.Context, by auth.Principal, on time.Time, pr
 	var total int64
 	p.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM persons`).Scan(&total)
 	last := time.Now()
-	err := streamRows(ctx, p.Registry, by, on, batchPersons, func(rows []row, households int) error {
+	err = streamRows(ctx, p.Registry, by, on, batchPersons, func(rows []row, households int) error {
 		r.rows = rows
 		r.stats.Households += households
 		if err := r.flush(); err != nil {
@@ -392,23 +379,10 @@ func (p *Proactive) Household(ctx context.Context, by auth.Principal, personID i
 	if err != nil {
 		return RunStats{}, err
 	}
-	r := &runner{p: p, ctx: ctx, on: on, now: db.Now(p.Now())}
-	seen := map[string]bool{}
-	for _, id := range p.Policies.IDs() {
-		pl, err := p.Policies.Plan(id, on, nil)
-		if err != nil {
-			return RunStats{}, err
-		}
-		r.plans = append(r.plans, pl)
-		for _, f := range pl.Fields() {
-			if !seen[f] {
-				seen[f] = true
-				r.fields = append(r.fields, f)
-			}
-		}
+	r, err := p.newRunner(ctx, on)
+	if err != nil {
+		return RunStats{}, err
 	}
-	r.stats.AsOf = on.Format(time.DateOnly)
-	r.prevAsOf = p.lastRun(ctx)
 	var head int64
 	for _, m := range members {
 		if m.Relation == registry.Head && head == 0 {
@@ -486,4 +460,26 @@ func (p *Proactive) lastRun(ctx context.Context) time.Time {
 	p.DB.QueryRowContext(ctx, `SELECT as_of FROM proactive_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1`).Scan(&s)
 	t, _ := time.Parse(time.DateOnly, s)
 	return t
+}
+
+// newRunner compiles every programme's plan for the date and collects the
+// facts they read.
+func (p *Proactive) newRunner(ctx context.Context, on time.Time) (*runner, error) {
+	r := &runner{p: p, ctx: ctx, on: on, now: db.Now(p.Now()), prevAsOf: p.lastRun(ctx)}
+	r.stats.AsOf = on.Format(time.DateOnly)
+	seen := map[string]bool{}
+	for _, id := range p.Policies.IDs() {
+		pl, err := p.Policies.Plan(id, on, nil)
+		if err != nil {
+			return nil, errs.E(errs.Invalid, "项目 %s 无法按 %s 计算：%v", id, r.stats.AsOf, err)
+		}
+		r.plans = append(r.plans, pl)
+		for _, f := range pl.Fields() {
+			if !seen[f] {
+				seen[f] = true
+				r.fields = append(r.fields, f)
+			}
+		}
+	}
+	return r, nil
 }
