@@ -275,7 +275,9 @@ func (r *runner) flush() error {
 	if len(changes) == 0 {
 		return nil
 	}
-	return r.p.DB.Tx(r.ctx, func(tx *sql.Tx) error {
+	return r.p.DB.Tx(r.ctx, func(sqlTx *sql.Tx) error {
+		tx := &stmtCache{tx: sqlTx, ctx: r.ctx, m: map[string]*sql.Stmt{}}
+		defer tx.close()
 		for _, c := range changes {
 			res, err := r.p.Policies.EvaluateFacts(c.plan.Policy.ID, c.row.facts, r.on, nil)
 			if err != nil {
@@ -285,7 +287,7 @@ func (r *runner) flush() error {
 			expl, _ := json.Marshal(res)
 			hash := inputsHash(c.row.facts, res)
 			var did int64
-			if err := tx.QueryRowContext(r.ctx, `INSERT INTO decisions (run_id, program, person_id, household_id, kind, as_of, fen_before, fen_after, policy_version, inputs_hash, explanation, created_at)
+			if err := tx.QueryRow(`INSERT INTO decisions (run_id, program, person_id, household_id, kind, as_of, fen_before, fen_after, policy_version, inputs_hash, explanation, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 				r.run, res.Program, c.row.person, c.row.household, c.kind, r.stats.AsOf, c.old.fen, c.fen, res.Version, hash, string(expl), r.now).Scan(&did); err != nil {
 				return fmt.Errorf("proactive: decision: %w", err)
@@ -296,16 +298,16 @@ func (r *runner) flush() error {
 				r.stats.Grants++
 				text = fmt.Sprintf("您已符合%s条件，自 %s 起每月发放 %s 元，无需申请（免申即享）。", res.Name, r.stats.AsOf, policy.Yuan(res.MonthlyAmount))
 				if c.old.id == 0 {
-					_, err = tx.ExecContext(r.ctx, `INSERT INTO entitlements (program, person_id, household_id, status, monthly_fen, since, proactive, decision_id, updated_at)
+					_, err = tx.Exec(`INSERT INTO entitlements (program, person_id, household_id, status, monthly_fen, since, proactive, decision_id, updated_at)
 						VALUES ($1, $2, $3, 'active', $4, $5, 1, $6, $7)`, res.Program, c.row.person, c.row.household, c.fen, r.stats.AsOf, did, r.now)
 				} else {
-					_, err = tx.ExecContext(r.ctx, `UPDATE entitlements SET status = 'active', monthly_fen = $1, since = $2, until = NULL, proactive = 1, decision_id = $3, updated_at = $4 WHERE id = $5`,
+					_, err = tx.Exec(`UPDATE entitlements SET status = 'active', monthly_fen = $1, since = $2, until = NULL, proactive = 1, decision_id = $3, updated_at = $4 WHERE id = $5`,
 						c.fen, r.stats.AsOf, did, r.now, c.old.id)
 				}
 			case "change":
 				r.stats.Changes++
 				text = fmt.Sprintf("您的%s自 %s 起调整为每月 %s 元。", res.Name, r.stats.AsOf, policy.Yuan(res.MonthlyAmount))
-				_, err = tx.ExecContext(r.ctx, `UPDATE entitlements SET monthly_fen = $1, decision_id = $2, updated_at = $3 WHERE id = $4`, c.fen, did, r.now, c.old.id)
+				_, err = tx.Exec(`UPDATE entitlements SET monthly_fen = $1, decision_id = $2, updated_at = $3 WHERE id = $4`, c.fen, did, r.now, c.old.id)
 			case "stop":
 				r.stats.Stops++
 				until := r.stats.AsOf
@@ -313,7 +315,7 @@ func (r *runner) flush() error {
 					until = c.row.death
 				}
 				text = fmt.Sprintf("您的%s自 %s 起停止发放，原因见决定书。", res.Name, until)
-				_, err = tx.ExecContext(r.ctx, `UPDATE entitlements SET status = 'stopped', until = $1, decision_id = $2, updated_at = $3 WHERE id = $4`, until, did, r.now, c.old.id)
+				_, err = tx.Exec(`UPDATE entitlements SET status = 'stopped', until = $1, decision_id = $2, updated_at = $3 WHERE id = $4`, until, did, r.now, c.old.id)
 			}
 			if err != nil {
 				return fmt.Errorf("proactive: entitlement: %w", err)
@@ -326,7 +328,7 @@ func (r *runner) flush() error {
 			if c.kind == "stop" && c.row.death != "" {
 				continue // no notice to a dead person
 			}
-			if _, err := tx.ExecContext(r.ctx, `INSERT INTO notices (person_id, decision_id, text, created_at) VALUES ($1, $2, $3, $4)`, c.row.person, did, text, r.now); err != nil {
+			if _, err := tx.Exec(`INSERT INTO notices (person_id, decision_id, text, created_at) VALUES ($1, $2, $3, $4)`, c.row.person, did, text, r.now); err != nil {
 				return fmt.Errorf("proactive: notice: %w", err)
 			}
 		}
@@ -412,7 +414,7 @@ func (p *Proactive) Household(ctx context.Context, by auth.Principal, personID i
 // month minus what was paid then (the old amount, or nothing). The first
 // run is not retroactive. Facts are taken as they are now: the register
 // keeps no monthly history of them yet.
-func (r *runner) backPay(tx *sql.Tx, program string, rw *row, res *policy.Result, old entitlement, decision int64) error {
+func (r *runner) backPay(tx *stmtCache, program string, rw *row, res *policy.Result, old entitlement, decision int64) error {
 	runMonth := time.Date(r.on.Year(), r.on.Month(), 1, 0, 0, 0, 0, time.UTC)
 	if r.prevAsOf.IsZero() {
 		return nil
@@ -444,7 +446,7 @@ func (r *runner) backPay(tx *sql.Tx, program string, rw *row, res *policy.Result
 		if diff <= 0 {
 			continue
 		}
-		if _, err := tx.ExecContext(r.ctx, `INSERT INTO back_payments (decision_id, program, person_id, month, fen, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		if _, err := tx.Exec(`INSERT INTO back_payments (decision_id, program, person_id, month, fen, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 			decision, program, rw.person, m.Format("2006-01"), diff, r.now); err != nil {
 			return fmt.Errorf("proactive: back payment: %w", err)
 		}
@@ -483,3 +485,52 @@ func (p *Proactive) newRunner(ctx context.Context, on time.Time) (*runner, error
 	}
 	return r, nil
 }
+
+// stmtCache prepares each statement once per transaction: a batch writes
+// the same few statements thousands of times, and preparing them again
+// each time costs more than running them.
+type stmtCache struct {
+	tx  *sql.Tx
+	ctx context.Context
+	m   map[string]*sql.Stmt
+}
+
+func (c *stmtCache) stmt(q string) (*sql.Stmt, error) {
+	if s, ok := c.m[q]; ok {
+		return s, nil
+	}
+	s, err := c.tx.PrepareContext(c.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.m[q] = s
+	return s, nil
+}
+
+// Exec runs q with args.
+func (c *stmtCache) Exec(q string, args ...any) (sql.Result, error) {
+	s, err := c.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(c.ctx, args...)
+}
+
+// QueryRow runs q for one row; preparation errors surface from Scan.
+func (c *stmtCache) QueryRow(q string, args ...any) interface{ Scan(...any) error } {
+	s, err := c.stmt(q)
+	if err != nil {
+		return errRow{err}
+	}
+	return s.QueryRowContext(c.ctx, args...)
+}
+
+func (c *stmtCache) close() {
+	for _, s := range c.m {
+		s.Close()
+	}
+}
+
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
