@@ -140,11 +140,3 @@ func (t *Tree) Count(level Level) int {
 	}
 	return n
 }
-
-// DistrictOf returns the district code (6 digits) that code lies in, or "".
-func DistrictOf(code string) string {
-	if len(code) < 6 || code[4:6] == "00" {
-		return ""
-	}
-	return code[:6]
-}

@@ -172,27 +172,7 @@ func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, o
 			}
 			err := reg.StreamHouseholdRange(ctx, by, lo, hi, func(hid int64, members []registry.Person) error {
 				households++
-				var head int64
-				for _, m := range members {
-					if m.Relation == registry.Head && head == 0 {
-						head = m.ID
-					}
-				}
-				if head == 0 {
-					head = members[0].ID
-				}
-				c := CaseOf(members[0], members)
-				facts := c.DeriveAll(on)
-				for i, m := range members {
-					district := m.HukouDivision
-					if district == "" {
-						district = m.ResidenceDivision
-					}
-					if len(district) > 6 {
-						district = district[:6]
-					}
-					rows = append(rows, row{person: m.ID, household: hid, head: m.ID == head, facts: facts[i], death: m.DeathDate, district: district})
-				}
+				rows = appendHousehold(rows, hid, members, on)
 				if len(rows) >= size && !send() {
 					return ctx.Err()
 				}
@@ -385,20 +365,7 @@ func (p *Proactive) Household(ctx context.Context, by auth.Principal, personID i
 	if err != nil {
 		return RunStats{}, err
 	}
-	var head int64
-	for _, m := range members {
-		if m.Relation == registry.Head && head == 0 {
-			head = m.ID
-		}
-	}
-	if head == 0 {
-		head = members[0].ID
-	}
-	c := CaseOf(members[0], members)
-	for i, f := range c.DeriveAll(on) {
-		m := members[i]
-		r.rows = append(r.rows, row{person: m.ID, household: m.HouseholdID, head: m.ID == head, facts: f, death: m.DeathDate})
-	}
+	r.rows = appendHousehold(r.rows, members[0].HouseholdID, members, on)
 	r.stats.Households = 1
 	if err := r.flush(); err != nil {
 		return r.stats, err
@@ -534,3 +501,29 @@ func (c *stmtCache) close() {
 type errRow struct{ err error }
 
 func (e errRow) Scan(...any) error { return e.err }
+
+// appendHousehold derives the facts of every member of a household as of
+// on and appends one row per member. The head is the member recorded as
+// head, else the first.
+func appendHousehold(rows []row, hid int64, members []registry.Person, on time.Time) []row {
+	head := members[0].ID
+	for _, m := range members {
+		if m.Relation == registry.Head {
+			head = m.ID
+			break
+		}
+	}
+	c := CaseOf(members[0], members)
+	for i, f := range c.DeriveAll(on) {
+		m := members[i]
+		district := m.HukouDivision
+		if district == "" {
+			district = m.ResidenceDivision
+		}
+		if len(district) > 6 {
+			district = district[:6]
+		}
+		rows = append(rows, row{person: m.ID, household: hid, head: m.ID == head, facts: f, death: m.DeathDate, district: district})
+	}
+	return rows
+}

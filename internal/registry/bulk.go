@@ -203,9 +203,6 @@ func (l *Loader) send() {
 	l.hh, l.pp = make([][]any, 0, len(l.hh)), make([][]any, 0, loaderBatch+8)
 }
 
-// Persons returns how many persons have been handed over or buffered.
-func (l *Loader) Persons() int64 { return l.persons + int64(len(l.pp)) }
-
 var (
 	householdCols = []string{"id", "household_no", "hukou_division", "residence_division", "address", "created_at"}
 	personColsAll = []string{"id", "household_id", "relation", "name", "id_hash", "id_enc", "id_masked", "birth_date", "sex",

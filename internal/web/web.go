@@ -49,15 +49,14 @@ type NavItem struct {
 
 // Page is what every template receives.
 type Page struct {
-	Title  string
-	Lang   string
-	User   *auth.Principal
-	CSRF   string
-	Nav    []NavItem
-	Active string
-	Flash  string
-	Data   any
-	Now    time.Time
+	Title string
+	Lang  string
+	User  *auth.Principal
+	CSRF  string
+	Nav   []NavItem
+	Flash string
+	Data  any
+	Now   time.Time
 }
 
 // Renderer renders named pages inside the layout.
