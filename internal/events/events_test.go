@@ -1,0 +1,99 @@
+package events_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"minzheng/internal/db"
+	"minzheng/internal/db/dbtest"
+	"minzheng/internal/events"
+)
+
+func TestOutboxDeliversInOrderOnceAndResumes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC)
+		appendOne := func(kind string, subject int64) {
+			t.Helper()
+			if err := d.Tx(ctx, func(tx *sql.Tx) error {
+				_, err := events.Append(ctx, tx, kind, subject, "310104", map[string]any{"n": subject}, now)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		appendOne(events.PersonDied, 1)
+		// A rolled-back change leaves no event (and a hole in the ids).
+		d.Tx(ctx, func(tx *sql.Tx) error {
+			events.Append(ctx, tx, events.PersonDied, 99, "310104", nil, now)
+			return errors.New("rollback")
+		})
+		appendOne(events.PersonChanged, 2)
+		appendOne(events.PersonDied, 3)
+
+		var got []int64
+		fail := true
+		disp := &events.Dispatcher{DB: d, Now: func() time.Time { return now.Add(time.Minute) }}
+		disp.Handle("stop-benefits", func(ctx context.Context, e events.Event) error {
+			if e.SubjectID == 3 && fail {
+				fail = false
+				return errors.New("temporary")
+			}
+			got = append(got, e.SubjectID)
+			return nil
+		}, events.PersonDied)
+		if _, err := disp.Drain(ctx); err == nil {
+			t.Fatal("a failing handler should stop the drain with an error")
+		}
+		if len(got) != 1 || got[0] != 1 {
+			t.Fatalf("first drain delivered %v, want [1]", got)
+		}
+		n, err := disp.Drain(ctx)
+		if err != nil || n != 1 || len(got) != 2 || got[1] != 3 {
+			t.Fatalf("second drain: n=%d err=%v got=%v", n, err, got)
+		}
+		// A new dispatcher (a restart) resumes after the last handled event.
+		again := &events.Dispatcher{DB: d, Now: disp.Now}
+		again.Handle("stop-benefits", func(ctx context.Context, e events.Event) error {
+			t.Errorf("event %d delivered twice", e.ID)
+			return nil
+		}, events.PersonDied)
+		if n, err := again.Drain(ctx); n != 0 || err != nil {
+			t.Fatalf("after restart: n=%d err=%v", n, err)
+		}
+	})
+}
+
+func TestOutboxWaitsForARecentHole(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		if d.Dialect == db.SQLite {
+			return // SQLite hands out ids at commit (one writer): no holes
+		}
+		ctx := context.Background()
+		now := time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC)
+		d.Tx(ctx, func(tx *sql.Tx) error {
+			events.Append(ctx, tx, events.PersonDied, 1, "310104", nil, now)
+			return errors.New("rollback") // id 1 never commits
+		})
+		if err := d.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := events.Append(ctx, tx, events.PersonDied, 2, "310104", nil, now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		clock := now.Add(time.Second)
+		disp := &events.Dispatcher{DB: d, Now: func() time.Time { return clock }}
+		var got int
+		disp.Handle("c", func(ctx context.Context, e events.Event) error { got++; return nil }, events.PersonDied)
+		if n, _ := disp.Drain(ctx); n != 0 {
+			t.Fatalf("delivered %d past a hole one second old", n)
+		}
+		clock = now.Add(10 * time.Second)
+		if n, err := disp.Drain(ctx); n != 1 || err != nil {
+			t.Fatalf("after the wait: n=%d err=%v", n, err)
+		}
+	})
+}
