@@ -75,16 +75,23 @@ const (
 	TokenAdmin    Permission = "token.admin"
 	DataGenerate  Permission = "data.generate"
 	SystemOperate Permission = "system.operate"
+	// Monitoring (低收入人口动态监测).
+	MonitorRead  Permission = "monitor.read"  // warnings, tasks, dashboard in the jurisdiction
+	MonitorVisit Permission = "monitor.visit" // record visits and dispositions of tasks
+	MonitorPlan  Permission = "monitor.plan"  // extreme-weather sweeps for districts in the jurisdiction
+	FeedImport   Permission = "feed.import"   // import departments' feeds (city-wide)
+	MonitorRules Permission = "monitor.rules" // configure warning rules, run full sweeps
 )
 
 var permissions = map[Role][]Permission{
 	Clerk:         {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList},
-	Adviser:       {DivisionRead, PersonRead, ExportList},
-	Reviewer:      {DivisionRead, PersonRead, PersonFullID, ExportList},
+	Adviser:       {DivisionRead, PersonRead, ExportList, MonitorRead, MonitorVisit},
+	Reviewer:      {DivisionRead, PersonRead, PersonFullID, ExportList, MonitorRead},
 	Approver:      {DivisionRead, PersonRead, PersonFullID, ExportList},
-	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin},
-	CityAdmin:     {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate},
-	Auditor:       {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead},
+	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, MonitorRead, MonitorVisit, MonitorPlan},
+	CityAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate,
+		MonitorRead, MonitorVisit, MonitorPlan, FeedImport, MonitorRules},
+	Auditor: {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead, MonitorRead},
 }
 
 // Principal is the caller of a service: a staff member, a token acting as

@@ -37,6 +37,13 @@ func (s *Set) value(name string, on time.Time) (Value, *Parameter, bool) {
 	return prm.Values[i], prm, true
 }
 
+// Param returns the value of a parameter ("dibao.standard") in force on
+// the date, and false when it has none then.
+func (s *Set) Param(name string, on time.Time) (float64, bool) {
+	v, _, ok := s.value(name, on)
+	return v.Value, ok
+}
+
 // Name returns the programme's name in force on the date.
 func (p *Policy) NameOn(on time.Time) string {
 	name := p.Names[0].Name

@@ -1,0 +1,369 @@
+package monitor
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"minzheng/internal/db"
+	"minzheng/internal/events"
+)
+
+// subject is a person the rules look at, with what they need.
+type subject struct {
+	person    int64
+	household int64
+	residence string
+	env       Env
+}
+
+// evaluate runs the feed's rules for the people touched and raises a
+// warning (and its task) for every rule that matches, unless the same rule
+// warned about the household within its suppression window. meters holds
+// the meter state of each person for the water rules. It returns the
+// number of warnings raised.
+func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touched []match, batch int64, now time.Time, meters map[int64]MeterEnv) (int, error) {
+	rules, err := s.compiledRules(ctx, tx, feed)
+	if err != nil || len(rules) == 0 || len(touched) == 0 {
+		return 0, err
+	}
+	maxSuppress := 0
+	for _, r := range rules {
+		maxSuppress = max(maxSuppress, r.SuppressDays)
+	}
+	seen := map[int64]bool{}
+	var persons []int64
+	for _, m := range touched {
+		if !seen[m.person] {
+			seen[m.person] = true
+			persons = append(persons, m.person)
+		}
+	}
+	standard := 0.0
+	if s.DibaoStandard != nil {
+		standard = s.DibaoStandard(now)
+	}
+	r := &raiser{s: s, ctx: ctx, tx: tx, now: now, batch: batch, assignees: map[string]string{}}
+	raised := 0
+	for start := 0; start < len(persons); start += chunk {
+		subs, err := s.subjects(ctx, tx, persons[start:min(start+chunk, len(persons))], feed, now)
+		if err != nil {
+			return raised, err
+		}
+		hh := make([]int64, 0, len(subs))
+		for _, sb := range subs {
+			hh = append(hh, sb.household)
+		}
+		recent, err := recentWarnings(ctx, tx, hh, now.AddDate(0, 0, -maxSuppress))
+		if err != nil {
+			return raised, err
+		}
+		for _, sb := range subs {
+			sb.env.Feed = string(feed)
+			sb.env.DibaoStandard = standard
+			if m, ok := meters[sb.person]; ok {
+				sb.env.Meter = m
+			}
+			for _, rule := range rules {
+				if !inPopulation(rule.Population, &sb.env) {
+					continue
+				}
+				if last, ok := recent[warnKey{rule.Code, sb.household}]; ok && now.Sub(last) < time.Duration(rule.SuppressDays)*24*time.Hour {
+					continue
+				}
+				ok, err := rule.match(&sb.env)
+				if err != nil {
+					return raised, err
+				}
+				if !ok {
+					continue
+				}
+				if err := r.raise(rule, sb); err != nil {
+					return raised, err
+				}
+				recent[warnKey{rule.Code, sb.household}] = now
+				raised++
+			}
+		}
+	}
+	return raised, nil
+}
+
+func inPopulation(p Population, e *Env) bool {
+	switch p {
+	case Recipients:
+		return e.Household.Recipient
+	case DibaoEdge:
+		return e.Household.Dibao || e.Household.Edge
+	case EldersAlone:
+		return e.Person.Age >= 60 && e.Person.LivesAlone && e.Person.Alive
+	}
+	return true
+}
+
+// subjects loads the persons with their households, entitlements and the
+// feed facts the rules read.
+func (s *Service) subjects(ctx context.Context, tx *sql.Tx, persons []int64, feed FeedType, now time.Time) ([]subject, error) {
+	args := make([]any, len(persons))
+	for i, p := range persons {
+		args[i] = p
+	}
+	// Every member of the persons' households.
+	rows, err := tx.QueryContext(ctx, `SELECT m.id, m.household_id, m.birth_date, m.death_date, m.lives_alone, m.monthly_income, m.disability_grade, h.residence_division
+		FROM persons m JOIN households h ON h.id = m.household_id
+		WHERE m.household_id IN (SELECT household_id FROM persons WHERE id IN (`+placeholders(1, len(args))+`))`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: subjects: %w", err)
+	}
+	type member struct {
+		PersonEnv
+		household int64
+		residence string
+	}
+	byID := map[int64]member{}
+	households := map[int64]*HouseholdEnv{}
+	for rows.Next() {
+		var m member
+		var id int64
+		var birth string
+		var death sql.NullString
+		var alone int
+		if err := rows.Scan(&id, &m.household, &birth, &death, &alone, &m.MonthlyIncome, &m.DisabilityGrade, &m.residence); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		m.Alive, m.LivesAlone, m.Age = !death.Valid, alone != 0, age(birth, now)
+		byID[id] = m
+		h := households[m.household]
+		if h == nil {
+			h = &HouseholdEnv{}
+			households[m.household] = h
+		}
+		if m.Alive {
+			h.Members++
+			h.MonthlyIncome += m.MonthlyIncome
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	hargs := make([]any, 0, len(households))
+	for id, h := range households {
+		hargs = append(hargs, id)
+		if h.Members > 0 {
+			h.PerCapitaIncome = h.MonthlyIncome / float64(h.Members)
+		}
+	}
+	if len(hargs) > 0 {
+		if err := scanEach(ctx, tx, `SELECT household_id, program FROM entitlements WHERE status = 'active' AND household_id IN (`+placeholders(1, len(hargs))+`)`, hargs, func(r *sql.Rows) error {
+			var id int64
+			var prog string
+			if err := r.Scan(&id, &prog); err != nil {
+				return err
+			}
+			h := households[id]
+			h.Recipient = true
+			switch prog {
+			case "dibao":
+				h.Dibao = true
+			case "dibao_edge":
+				h.Edge = true
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if feed == Medical {
+			from := now.AddDate(0, -3, 0).Format(time.DateOnly)
+			if err := scanEach(ctx, tx, `SELECT household_id, SUM(amount) FROM feed_facts WHERE feed_type = 'medical' AND valid_from >= $1 AND household_id IN (`+placeholders(2, len(hargs))+`) GROUP BY household_id`,
+				append([]any{from}, hargs...), func(r *sql.Rows) error {
+					var id int64
+					var sum float64
+					if err := r.Scan(&id, &sum); err != nil {
+						return err
+					}
+					households[id].Medical3M = sum
+					return nil
+				}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	subs := make([]subject, 0, len(persons))
+	index := map[int64]int{}
+	for _, p := range persons {
+		m, ok := byID[p]
+		if !ok {
+			continue
+		}
+		index[p] = len(subs)
+		subs = append(subs, subject{person: p, household: m.household, residence: m.residence,
+			env: Env{Person: m.PersonEnv, Household: *households[m.household]}})
+	}
+	switch feed {
+	case Unemployment:
+		today := now.Format(time.DateOnly)
+		from := now.AddDate(0, 0, -90).Format(time.DateOnly)
+		err = scanEach(ctx, tx, `SELECT person_id FROM feed_facts WHERE feed_type = 'unemployment' AND valid_from >= $1 AND (valid_to IS NULL OR valid_to >= $2) AND person_id IN (`+placeholders(3, len(args))+`)`,
+			append([]any{from, today}, args...), func(r *sql.Rows) error {
+				var id int64
+				if err := r.Scan(&id); err != nil {
+					return err
+				}
+				subs[index[id]].env.Unemployed = true
+				return nil
+			})
+	case Arrears:
+		err = scanEach(ctx, tx, `SELECT person_id, amount, detail FROM feed_facts WHERE feed_type = 'arrears' AND person_id IN (`+placeholders(1, len(args))+`) ORDER BY valid_from`,
+			args, func(r *sql.Rows) error {
+				var id int64
+				var amount float64
+				var detail string
+				if err := r.Scan(&id, &amount, &detail); err != nil {
+					return err
+				}
+				var months int
+				if _, m, ok := strings.Cut(detail, "|"); ok {
+					fmt.Sscan(m, &months)
+				}
+				e := &subs[index[id]].env
+				e.Arrears = ArrearsEnv{Amount: amount, Months: months}
+				return nil
+			})
+	case Disability:
+		for i := range subs {
+			subs[i].env.Disability.Grade = subs[i].env.Person.DisabilityGrade
+		}
+	}
+	return subs, err
+}
+
+func scanEach(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func age(birth string, on time.Time) int {
+	b, err := time.Parse(time.DateOnly, birth)
+	if err != nil {
+		return 0
+	}
+	a := on.Year() - b.Year()
+	if on.Month() < b.Month() || (on.Month() == b.Month() && on.Day() < b.Day()) {
+		a--
+	}
+	return a
+}
+
+type warnKey struct {
+	rule      string
+	household int64
+}
+
+func recentWarnings(ctx context.Context, tx *sql.Tx, households []int64, since time.Time) (map[warnKey]time.Time, error) {
+	out := map[warnKey]time.Time{}
+	if len(households) == 0 {
+		return out, nil
+	}
+	args := []any{db.Now(since)}
+	for _, h := range households {
+		args = append(args, h)
+	}
+	err := scanEach(ctx, tx, `SELECT rule_code, household_id, MAX(raised_at) FROM warnings WHERE raised_at >= $1 AND household_id IN (`+placeholders(2, len(households))+`) GROUP BY rule_code, household_id`,
+		args, func(r *sql.Rows) error {
+			var k warnKey
+			var at string
+			if err := r.Scan(&k.rule, &k.household, &at); err != nil {
+				return err
+			}
+			out[k] = db.ParseTime(at)
+			return nil
+		})
+	return out, err
+}
+
+// raiser writes warnings and their tasks.
+type raiser struct {
+	s         *Service
+	ctx       context.Context
+	tx        *sql.Tx
+	now       time.Time
+	batch     int64
+	assignees map[string]string
+}
+
+// reason says in Chinese why the rule fired, with the numbers it saw.
+func reason(rule *compiled, e *Env) string {
+	var facts string
+	switch rule.Feed {
+	case Medical:
+		facts = fmt.Sprintf("近 3 个月家庭医疗自付 %.0f 元，家庭月收入 %.0f 元（%d 人）", e.Household.Medical3M, e.Household.MonthlyIncome, e.Household.Members)
+	case Death:
+		facts = "部门数据报告该人员已死亡，请核实并停发待遇、核查多发金额"
+	case Water:
+		facts = fmt.Sprintf("水表已连续 %.0f 小时无用水；过去 %d 天中 %.0f%% 的日子有用水", e.Meter.SilentHours, e.Meter.HistoryDays, e.Meter.UseShare*100)
+	case Unemployment:
+		facts = fmt.Sprintf("新近失业登记；家庭月人均收入 %.0f 元，低保标准 %.0f 元", e.Household.PerCapitaIncome, e.DibaoStandard)
+	case Arrears:
+		facts = fmt.Sprintf("欠费 %d 个月，金额 %.0f 元", e.Arrears.Months, e.Arrears.Amount)
+	case Disability:
+		facts = fmt.Sprintf("新发残疾证，等级 %d 级", e.Disability.Grade)
+	}
+	return rule.Name + "：" + facts
+}
+
+func (r *raiser) raise(rule *compiled, sb subject) error {
+	data, _ := json.Marshal(envJSON(&sb.env))
+	why := reason(rule, &sb.env)
+	district := districtOf(sb.residence)
+	var batch any
+	if r.batch != 0 {
+		batch = r.batch
+	}
+	var wid int64
+	err := r.tx.QueryRowContext(r.ctx, `INSERT INTO warnings (rule_code, rule_name, severity, person_id, household_id, division, district, reason, data, batch, raised_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		rule.Code, rule.Name, string(rule.Severity), sb.person, sb.household, sb.residence, district, why, string(data), batch, db.Now(r.now)).Scan(&wid)
+	if err != nil {
+		return fmt.Errorf("monitor: raise warning: %w", err)
+	}
+	if _, err := events.Append(r.ctx, r.tx, events.WarningRaised, sb.person, sb.residence, map[string]any{"warning": wid, "rule": rule.Code, "severity": rule.Severity}, r.now); err != nil {
+		return err
+	}
+	_, err = r.s.insertTask(r.ctx, r.tx, Task{Kind: TaskWarning, WarningID: wid, PersonID: sb.person, HouseholdID: sb.household, Division: sb.residence,
+		District: district, Severity: rule.Severity, Title: rule.Name, Reason: why, DueAt: r.now.Add(rule.Severity.Deadline()), CreatedAt: r.now}, r.assignees)
+	return err
+}
+
+// envJSON is the data behind a warning, as shown to the adviser.
+func envJSON(e *Env) map[string]any {
+	out := map[string]any{
+		"age": e.Person.Age, "lives_alone": e.Person.LivesAlone, "members": e.Household.Members,
+		"household_income": e.Household.MonthlyIncome, "per_capita_income": e.Household.PerCapitaIncome,
+		"dibao": e.Household.Dibao, "edge": e.Household.Edge, "recipient": e.Household.Recipient,
+	}
+	switch e.Feed {
+	case string(Medical):
+		out["medical_3m"] = e.Household.Medical3M
+	case string(Water):
+		out["silent_hours"], out["history_days"], out["use_share"] = e.Meter.SilentHours, e.Meter.HistoryDays, e.Meter.UseShare
+	case string(Arrears):
+		out["arrears_months"], out["arrears_amount"] = e.Arrears.Months, e.Arrears.Amount
+	case string(Unemployment):
+		out["unemployed"], out["dibao_standard"] = e.Unemployed, e.DibaoStandard
+	}
+	return out
+}

@@ -1,0 +1,567 @@
+package monitor_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"minzheng/internal/audit"
+	"minzheng/internal/auth"
+	"minzheng/internal/db"
+	"minzheng/internal/db/dbtest"
+	"minzheng/internal/division"
+	"minzheng/internal/errs"
+	"minzheng/internal/idcard"
+	"minzheng/internal/monitor"
+	"minzheng/internal/registry"
+	"minzheng/internal/secret"
+	"minzheng/internal/tabular"
+)
+
+// today is 2025-08-01 17:00 in Shanghai.
+var today = time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC)
+
+const (
+	committee      = "310104003001" // 徐汇区天平路街道某居委
+	otherCommittee = "310104003002"
+	pudongComm     = "310115004001"
+)
+
+type fixture struct {
+	db  *db.DB
+	reg *registry.Service
+	svc *monitor.Service
+	now time.Time
+	seq int
+}
+
+func setup(t testing.TB, d *db.DB) *fixture {
+	t.Helper()
+	suite, err := secret.NewStandard(bytes.Repeat([]byte{3}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := division.Shanghai()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: d, now: today}
+	now := func() time.Time { return f.now }
+	a := audit.New(d, suite, now)
+	ctx := context.Background()
+	if err := division.NewService(d, tree).Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.reg = registry.NewService(d, suite, a, tree, now)
+	f.svc = &monitor.Service{DB: d, Suite: suite, Audit: a, Tree: tree, Now: now, DibaoStandard: func(time.Time) float64 { return 1595 }}
+	if err := f.svc.SeedRules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// person registers a person living in the committee and returns them with
+// their ID number.
+func (f *fixture) person(t testing.TB, name, birth, residence string, household int64, income int64) (registry.Person, string) {
+	t.Helper()
+	f.seq++
+	b, _ := time.Parse(time.DateOnly, birth)
+	number := idcard.Build(residence[:6], b, f.seq)
+	rel := "户主"
+	if household != 0 {
+		rel = "配偶"
+	}
+	p, err := f.reg.Create(context.Background(), auth.System(), registry.NewPerson{Name: name, IDNumber: number, HukouDivision: residence,
+		ResidenceDivision: residence, HouseholdID: household, Relation: rel, MonthlyIncome: income})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, number
+}
+
+func (f *fixture) exec(t testing.TB, q string, args ...any) {
+	t.Helper()
+	if _, err := f.db.ExecContext(context.Background(), q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func (f *fixture) count(t testing.TB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := f.db.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func (f *fixture) entitle(t testing.TB, p registry.Person, program string) {
+	f.exec(t, `INSERT INTO entitlements (program, person_id, household_id, status, monthly_fen, since, proactive, decision_id, updated_at) VALUES ($1, $2, $3, 'active', 100000, '2025-01-01', 1, 0, '')`,
+		program, p.ID, p.HouseholdID)
+}
+
+func csvTable(t testing.TB, content []byte, name string) *tabular.Table {
+	t.Helper()
+	tab, err := tabular.Read(bytes.NewReader(content), name, 0)
+	if err != nil {
+		t.Fatalf("read %s: %v", name, err)
+	}
+	return tab
+}
+
+func (f *fixture) importCSV(t testing.TB, typ monitor.FeedType, batch, content string) monitor.Result {
+	t.Helper()
+	res, err := f.svc.Import(context.Background(), auth.System(), monitor.ImportRequest{Type: typ, Batch: batch, Table: csvTable(t, []byte(content), "feed.csv")})
+	if err != nil {
+		t.Fatalf("import %s: %v", batch, err)
+	}
+	return res
+}
+
+func TestDeathFeed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		head, headID := f.person(t, "张建国", "1940-05-01", committee, 0, 1000)
+		f.entitle(t, head, "elderly_allowance")
+		_, spouseID := f.person(t, "李秀英", "1942-06-01", committee, head.HouseholdID, 0)
+		stranger := idcard.Build("310104", time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC), 999)
+		csv := "id_number,death_date\n" + headID + ",2025-07-20\n" + stranger + ",2025-07-21\n"
+		res := f.importCSV(t, monitor.Death, "gaj-2025-0801", csv)
+		if !res.Written || res.Accepted != 1 || res.Unmatched != 1 || res.Rejected != 0 || res.Duplicates != 0 {
+			t.Fatalf("result %+v", res)
+		}
+		if got := res.Line(); got != `{"batch":"gaj-2025-0801", "accepted":1, "rejected":0, "unmatched":1, "duplicates":0}` {
+			t.Errorf("line %s", got)
+		}
+		if len(res.Problems) != 1 || res.Problems[0].Line != 3 || res.Problems[0].Kind != "unmatched" {
+			t.Errorf("problems %+v", res.Problems)
+		}
+		pr, err := f.reg.Get(ctx, auth.System(), head.ID)
+		if err != nil || pr.DeathDate != "2025-07-20" {
+			t.Fatalf("death not recorded: %q %v", pr.DeathDate, err)
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM events WHERE kind = 'person.died' AND subject_id = $1`, head.ID); n != 1 {
+			t.Errorf("%d person.died events", n)
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM feed_facts WHERE feed_type = 'death' AND source = '公安' AND valid_from = '2025-07-20'`); n != 1 {
+			t.Errorf("%d death facts with source and date", n)
+		}
+		// A recipient reported dead: a warning and a task in the committee.
+		if res.Warnings != 1 || f.count(t, `SELECT COUNT(*) FROM monitor_tasks WHERE division = $1 AND person_id = $2`, committee, head.ID) != 1 {
+			t.Errorf("warnings %d; tasks %d", res.Warnings, f.count(t, `SELECT COUNT(*) FROM monitor_tasks`))
+		}
+
+		// The same batch again changes nothing.
+		before := f.count(t, `SELECT COUNT(*) FROM audit_log`)
+		again := f.importCSV(t, monitor.Death, "gaj-2025-0801", csv)
+		if !again.Replayed || again.Accepted != 1 || again.Unmatched != 1 {
+			t.Errorf("replay %+v", again)
+		}
+		if f.count(t, `SELECT COUNT(*) FROM audit_log`) != before || f.count(t, `SELECT COUNT(*) FROM events`) != 2 || f.count(t, `SELECT COUNT(*) FROM warnings`) != 1 {
+			t.Error("the replay changed something")
+		}
+		// The same death in a new batch is a duplicate.
+		dup := f.importCSV(t, monitor.Death, "wjw-2025-0802", "身份证号,死亡日期\n"+headID+",2025-07-20\n")
+		if dup.Duplicates != 1 || dup.Accepted != 0 {
+			t.Errorf("duplicate %+v", dup)
+		}
+
+		// GBK, as Excel on Chinese Windows saves it, with Chinese headers.
+		gbk, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte("身份证号,死亡日期\r\n" + spouseID + ",2025/7/25\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err = f.svc.Import(ctx, auth.System(), monitor.ImportRequest{Type: monitor.Death, Batch: monitor.BatchIDOf(monitor.Death, gbk), Table: csvTable(t, gbk, "死亡.csv")})
+		if err != nil || res.Accepted != 1 {
+			t.Fatalf("GBK: %+v %v", res, err)
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM persons WHERE death_date = '2025-07-25'`); n != 1 {
+			t.Error("GBK death not recorded")
+		}
+	})
+}
+
+func TestMalformedFeedsChangeNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		p, number := f.person(t, "王芳", "1950-01-01", committee, 0, 0)
+		_ = p
+		good := number + ",2025-07-01\n"
+		cases := []struct {
+			name    string
+			content []byte
+			readErr string // the file cannot be read
+			err     string // the batch is refused as a whole
+			line    int    // the first rejected row
+			msg     string
+		}{
+			{name: "undecodable bytes", content: []byte("id_number,death_date\n" + number + ",2025-07-01\n\xff\xfe\xfd\x80,2025\n"), readErr: "第 3 行"},
+			{name: "missing column", content: []byte("id_number,date\n" + good), err: "死亡日期"},
+			{name: "bad date", content: []byte("id_number,death_date\n" + good + number[:17] + "X,2025-02-30\n"), line: 3, msg: "不是有效日期"},
+			{name: "future date", content: []byte("id_number,death_date\n" + number + ",2026-01-01\n"), line: 2, msg: "晚于今天"},
+			{name: "bad ID number", content: []byte("id_number,death_date\n" + good + "310104195001010000,2025-07-01\n"), line: 3, msg: "身份证号码"},
+			{name: "duplicate rows", content: []byte("id_number,death_date\n" + good + good), line: 3, msg: "与第 2 行重复"},
+			{name: "truncated row", content: []byte("id_number,death_date\n" + good + number[:10]), line: 3, msg: "身份证号码"},
+			{name: "truncated quote", content: []byte("id_number,death_date\n" + good + "\"" + number[:10]), readErr: "第 3 行"},
+			{name: "death before birth", content: []byte("id_number,death_date\n" + number + ",1949-01-01\n"), line: 2, msg: "早于出生日期"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				tab, err := tabular.Read(bytes.NewReader(c.content), "feed.csv", 0)
+				if c.readErr != "" {
+					if err == nil || !strings.Contains(err.Error(), c.readErr) {
+						t.Fatalf("read error %v, want %q", err, c.readErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := f.svc.Import(context.Background(), auth.System(), monitor.ImportRequest{Type: monitor.Death, Batch: c.name, Table: tab})
+				if c.err != "" {
+					if errs.Code(err) != errs.Invalid || !strings.Contains(err.Error(), c.err) {
+						t.Fatalf("error %v, want invalid naming %q", err, c.err)
+					}
+				} else {
+					if err != nil {
+						t.Fatal(err)
+					}
+					if res.Written || res.Rejected == 0 || res.Accepted != 0 {
+						t.Fatalf("result %+v", res)
+					}
+					found := false
+					for _, pr := range res.Problems {
+						if pr.Kind == "rejected" && pr.Line == c.line && strings.Contains(pr.Message, c.msg) {
+							found = true
+						}
+					}
+					if !found {
+						t.Errorf("no rejected row %d with %q in %+v", c.line, c.msg, res.Problems)
+					}
+				}
+				for _, table := range []string{"feed_batches", "feed_facts", "events", "warnings"} {
+					if n := f.count(t, `SELECT COUNT(*) FROM `+table); n != 0 {
+						t.Errorf("%s has %d rows", table, n)
+					}
+				}
+				if n := f.count(t, `SELECT COUNT(*) FROM persons WHERE death_date IS NOT NULL`); n != 0 {
+					t.Error("a death was recorded")
+				}
+			})
+		}
+		// With GoodOnly the good rows of a batch with bad ones are written.
+		tab := csvTable(t, []byte("id_number,death_date\n"+good+"123,2025-07-01\n"), "feed.csv")
+		res, err := f.svc.Import(context.Background(), auth.System(), monitor.ImportRequest{Type: monitor.Death, Batch: "good-only", Table: tab, GoodOnly: true})
+		if err != nil || !res.Written || res.Accepted != 1 || res.Rejected != 1 {
+			t.Errorf("good only: %+v %v", res, err)
+		}
+	})
+}
+
+func TestImportNeedsCityFeedPermission(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		tab := csvTable(t, []byte("id_number,death_date\n"), "feed.csv")
+		for _, p := range []auth.Principal{
+			{Name: "a", Role: auth.Adviser, Division: committee},
+			{Name: "d", Role: auth.DistrictAdmin, Division: "310104"},
+			{Name: "c", Role: auth.CityAdmin, Division: "310104"},
+		} {
+			if _, err := f.svc.Import(context.Background(), p, monitor.ImportRequest{Type: monitor.Death, Batch: "x", Table: tab}); errs.Code(err) != errs.Forbidden {
+				t.Errorf("%s: %v, want forbidden", p.Role, err)
+			}
+		}
+	})
+}
+
+func TestMedicalRuleAndSuppression(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		f.exec(t, `INSERT INTO users (name, display_name, role, division, password_hash, created_at) VALUES ('gu', '顾问', 'adviser', $1, 'x', '')`, committee)
+		poor, poorID := f.person(t, "陈明", "1970-01-01", committee, 0, 1200)
+		f.entitle(t, poor, "dibao")
+		_, richID := f.person(t, "赵强", "1970-02-01", committee, 0, 1200) // not a recipient: not watched
+		csv := "身份证号,结算日期,自付金额\n" + poorID + ",2025-07-10,1500\n" + poorID + ",2025-06-10,600\n" + richID + ",2025-07-10,9000\n"
+		res := f.importCSV(t, monitor.Medical, "yb-1", csv)
+		if res.Accepted != 3 || res.Warnings != 1 {
+			t.Fatalf("result %+v", res)
+		}
+		tasks, err := f.svc.Tasks(context.Background(), auth.Principal{Name: "gu", Role: auth.Adviser, Division: committee}, monitor.TaskFilter{})
+		if err != nil || len(tasks) != 1 {
+			t.Fatalf("tasks %+v %v", tasks, err)
+		}
+		tk := tasks[0]
+		if tk.Title != "刚性支出困难风险" || tk.Assignee != "gu" || tk.Severity != monitor.High || !tk.DueAt.Equal(today.Add(72*time.Hour)) ||
+			!strings.Contains(tk.Reason, "2100") {
+			t.Errorf("task %+v", tk)
+		}
+		// Within the suppression window the same rule does not warn again.
+		res = f.importCSV(t, monitor.Medical, "yb-2", "身份证号,结算日期,自付金额\n"+poorID+",2025-07-20,3000\n")
+		if res.Accepted != 1 || res.Warnings != 0 {
+			t.Errorf("suppressed: %+v", res)
+		}
+		// After it, it does.
+		f.now = today.AddDate(0, 0, 91)
+		res = f.importCSV(t, monitor.Medical, "yb-3", "身份证号,结算日期,自付金额\n"+poorID+",2025-10-20,3000\n")
+		if res.Warnings != 1 {
+			t.Errorf("after the window: %+v", res)
+		}
+	})
+}
+
+func TestRules(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		bad := monitor.Rule{Code: "big_bill", Name: "大额账单", Severity: monitor.High, Population: monitor.Everyone, Feed: monitor.Medical,
+			Expression: "household.medical_3m > 'a'", SuppressDays: 30, Enabled: true}
+		_, err := f.svc.SaveRule(ctx, auth.System(), bad)
+		if e := errs.As(err); e == nil || len(e.Fields) != 1 || e.Fields[0].Field != "expression" || !strings.Contains(e.Fields[0].Message, "大额账单") {
+			t.Fatalf("bad expression: %v", err)
+		}
+		bad.Expression = "household.medical_3m > 5000"
+		bad.Severity = "huge"
+		if _, err := f.svc.SaveRule(ctx, auth.System(), bad); errs.As(err) == nil || errs.As(err).Fields[0].Field != "severity" {
+			t.Fatalf("bad severity: %v", err)
+		}
+		bad.Severity = monitor.Medium
+		if _, err := f.svc.SaveRule(ctx, auth.Principal{Role: auth.DistrictAdmin, Division: "310104"}, bad); errs.Code(err) != errs.Forbidden {
+			t.Fatalf("district: %v", err)
+		}
+		if _, err := f.svc.SaveRule(ctx, auth.System(), bad); err != nil {
+			t.Fatal(err)
+		}
+		p, number := f.person(t, "周一", "1960-01-01", committee, 0, 3000)
+		_ = p
+		res := f.importCSV(t, monitor.Medical, "m", "id_number,bill_date,amount\n"+number+",2025-07-01,6000\n")
+		if res.Warnings != 1 {
+			t.Errorf("configured rule: %+v", res)
+		}
+		rules, _ := f.svc.Rules(ctx, auth.System())
+		if len(rules) != len(monitor.DefaultRules)+1 {
+			t.Errorf("%d rules", len(rules))
+		}
+	})
+}
+
+// readings builds an hourly water feed for a meter from start, with
+// litres(hour index) per hour.
+func readings(meter string, start time.Time, hours int, litres func(i int, h time.Time) float64) string {
+	var b strings.Builder
+	b.WriteString("水表编号,读数时间,用水量\n")
+	for i := range hours {
+		h := start.Add(time.Duration(i) * time.Hour)
+		fmt.Fprintf(&b, "%s,%s,%g\n", meter, h.Format("2006-01-02 15:04"), litres(i, h))
+	}
+	return b.String()
+}
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// daytime uses water from 07:00 to 21:59, never at night.
+func daytime(_ int, h time.Time) float64 {
+	if h.Hour() >= 7 && h.Hour() < 22 {
+		return 12
+	}
+	return 0
+}
+
+func TestWaterMeterSilence(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		elder, _ := f.person(t, "孙奶奶", "1938-03-03", committee, 0, 2000)
+		f.exec(t, `UPDATE persons SET lives_alone = 1 WHERE id = $1`, elder.ID)
+		if err := f.svc.BindDevices(ctx, auth.System(), []monitor.Binding{{DeviceID: "WM-1", Kind: monitor.WaterMeter, PersonID: elder.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Date(2025, 7, 20, 0, 0, 0, 0, cst)
+		// Ten ordinary days, each ending with a quiet night: nothing.
+		res := f.importCSV(t, monitor.Water, "wm-history", readings("WM-1", start, 10*24+7, daytime))
+		if res.Accepted != 247 || res.Warnings != 0 {
+			t.Fatalf("ordinary days and nights: %+v", res)
+		}
+		// The same readings again: duplicates, nothing new.
+		res = f.importCSV(t, monitor.Water, "wm-history-again", readings("WM-1", start.Add(240*time.Hour), 7, daytime))
+		if res.Duplicates != 7 || res.Accepted != 0 {
+			t.Errorf("resent readings: %+v", res)
+		}
+		// The next day: silence from 07:00 on. At 06:00 the next morning
+		// it is 32 hours since the last use (21:00 the day before
+		// yesterday) — but by 20:00 it is already past 24 hours.
+		next := start.Add(247 * time.Hour) // day 11, 07:00
+		silent := func(int, time.Time) float64 { return 0 }
+		res = f.importCSV(t, monitor.Water, "wm-silent-morning", readings("WM-1", next, 9, silent)) // to 15:00: 18 h
+		if res.Warnings != 0 {
+			t.Errorf("18 hours of silence warned: %+v", res)
+		}
+		res = f.importCSV(t, monitor.Water, "wm-silent-day", readings("WM-1", next.Add(9*time.Hour), 8, silent)) // to 23:00: 26 h
+		if res.Warnings != 1 {
+			t.Fatalf("a day of silence did not warn: %+v", res)
+		}
+		tasks, _ := f.svc.Tasks(ctx, auth.System(), monitor.TaskFilter{Status: "open"})
+		if len(tasks) != 1 || tasks[0].Severity != monitor.Urgent || tasks[0].Title != "独居老人用水异常" || !strings.Contains(tasks[0].Reason, "26 小时") {
+			t.Errorf("tasks %+v", tasks)
+		}
+		// An unbound meter is unmatched.
+		res = f.importCSV(t, monitor.Water, "wm-unknown", readings("WM-X", next, 2, daytime))
+		if res.Unmatched != 2 {
+			t.Errorf("unbound meter: %+v", res)
+		}
+	})
+}
+
+func TestTasksScopeVisitsAndEscalation(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		var referred []monitor.Referral
+		f.svc.ReferApplication = func(_ context.Context, _ auth.Principal, r monitor.Referral) (string, error) {
+			referred = append(referred, r)
+			return fmt.Sprintf("APP-%d", r.TaskID), nil
+		}
+		a, aID := f.person(t, "甲", "1945-01-01", committee, 0, 0)
+		b, bID := f.person(t, "乙", "1945-01-02", otherCommittee, 0, 0)
+		c, cID := f.person(t, "丙", "1945-01-03", pudongComm, 0, 0)
+		for _, p := range []registry.Person{a, b, c} {
+			f.entitle(t, p, "dibao")
+		}
+		csv := "身份证号,结算日期,自付金额\n"
+		for _, n := range []string{aID, bID, cID} {
+			csv += n + ",2025-07-01,5000\n"
+		}
+		if res := f.importCSV(t, monitor.Medical, "m", csv); res.Warnings != 3 {
+			t.Fatalf("%+v", res)
+		}
+		adviser := auth.Principal{Name: "gu", Role: auth.Adviser, Division: committee}
+		scopes := []struct {
+			p    auth.Principal
+			want int
+		}{
+			{adviser, 1},
+			{auth.Principal{Role: auth.Adviser, Division: otherCommittee}, 1},
+			{auth.Principal{Role: auth.Adviser, Division: "310104003"}, 2},
+			{auth.Principal{Role: auth.DistrictAdmin, Division: "310104"}, 2},
+			{auth.Principal{Role: auth.Reviewer, Division: "310115"}, 1},
+			{auth.System(), 3},
+		}
+		for _, s := range scopes {
+			ts, err := f.svc.Tasks(ctx, s.p, monitor.TaskFilter{})
+			if err != nil || len(ts) != s.want {
+				t.Errorf("%s at %s: %d tasks, want %d (%v)", s.p.Role, s.p.Division, len(ts), s.want, err)
+			}
+		}
+		if _, err := f.svc.Tasks(ctx, auth.Principal{Role: auth.Clerk, Division: "310104"}, monitor.TaskFilter{}); errs.Code(err) != errs.Forbidden {
+			t.Errorf("clerk: %v", err)
+		}
+		if _, err := f.svc.Tasks(ctx, adviser, monitor.TaskFilter{Division: "310115"}); errs.Code(err) != errs.Invalid {
+			t.Errorf("filter outside: %v", err)
+		}
+		mine, _ := f.svc.Tasks(ctx, adviser, monitor.TaskFilter{})
+		id := mine[0].ID
+		theirs, _ := f.svc.Tasks(ctx, auth.Principal{Role: auth.Adviser, Division: otherCommittee}, monitor.TaskFilter{})
+		if _, err := f.svc.Task(ctx, adviser, theirs[0].ID); errs.Code(err) != errs.NotFound {
+			t.Errorf("another committee's task: %v", err)
+		}
+		det, err := f.svc.Task(ctx, adviser, id)
+		if err != nil || len(det.Members) != 1 || !strings.Contains(string(det.Data), "medical_3m") {
+			t.Fatalf("detail %+v %v", det, err)
+		}
+		// Bad visit: nothing recorded.
+		if _, err := f.svc.RecordVisit(ctx, adviser, id, monitor.Visit{Disposition: "maybe"}); errs.As(err) == nil || errs.As(err).Fields[0].Field != "disposition" {
+			t.Errorf("bad disposition: %v", err)
+		}
+		// Could not reach: rescheduled, still open.
+		f.now = today.Add(time.Hour)
+		tk, err := f.svc.RecordVisit(ctx, adviser, id, monitor.Visit{Disposition: monitor.Unreachable})
+		if err != nil || tk.Status != monitor.StatusOpen || tk.Attempts != 1 || !tk.DueAt.Equal(f.now.Add(24*time.Hour)) {
+			t.Fatalf("unreachable: %+v %v", tk, err)
+		}
+		// Referred: an application through the hook, closed, with photos.
+		photo := monitor.Photo{Name: "door.jpg", ContentType: "image/jpeg", Data: []byte("\xff\xd8\xff jpeg")}
+		tk, err = f.svc.RecordVisit(ctx, adviser, id, monitor.Visit{Date: "2025-08-01", Found: "老人独居，医疗费用高，有申请意愿", Disposition: monitor.Referred, Photos: []monitor.Photo{photo}})
+		if err != nil || tk.Status != monitor.StatusClosed || tk.Referral != fmt.Sprintf("APP-%d", id) || len(referred) != 1 || referred[0].PersonID != a.ID {
+			t.Fatalf("referred: %+v %v %+v", tk, err, referred)
+		}
+		det, _ = f.svc.Task(ctx, adviser, id)
+		if len(det.Visits) != 2 || len(det.Visits[1].Photos) != 1 {
+			t.Fatalf("visits %+v", det.Visits)
+		}
+		ph, err := f.svc.Photo(ctx, adviser, id, det.Visits[1].Photos[0])
+		if err != nil || !bytes.Equal(ph.Data, photo.Data) {
+			t.Errorf("photo %v", err)
+		}
+		if _, err := f.svc.RecordVisit(ctx, adviser, id, monitor.Visit{Found: "x", Disposition: monitor.Resolved}); errs.Code(err) != errs.Conflict {
+			t.Errorf("closed twice: %v", err)
+		}
+		// Past the deadline (3 days for high): escalated to the district.
+		f.now = today.Add(73 * time.Hour)
+		n, err := f.svc.Escalate(ctx)
+		if err != nil || n != 2 {
+			t.Errorf("escalated %d, %v", n, err)
+		}
+		if n, _ := f.svc.Escalate(ctx); n != 0 {
+			t.Errorf("escalated twice")
+		}
+		over, _ := f.svc.Tasks(ctx, auth.Principal{Role: auth.DistrictAdmin, Division: "310104"}, monitor.TaskFilter{Status: monitor.StatusEscalated})
+		if len(over) != 1 || !over[0].Overdue {
+			t.Errorf("district's escalated tasks %+v", over)
+		}
+	})
+}
+
+func TestWeatherSweepAndCalls(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		old, _ := f.person(t, "钱爷爷", "1940-01-01", committee, 0, 0)
+		young, _ := f.person(t, "钱小", "1990-01-01", committee, 0, 0)
+		far, _ := f.person(t, "孙爷爷", "1940-01-01", pudongComm, 0, 0)
+		f.exec(t, `UPDATE persons SET lives_alone = 1`)
+		_ = young
+		district := auth.Principal{Name: "xh", Role: auth.DistrictAdmin, Division: "310104"}
+		if _, err := f.svc.WeatherSweep(ctx, district, "cold", []string{"310115"}); errs.As(err) == nil || errs.As(err).Fields[0].Field != "districts" {
+			t.Errorf("other district: %v", err)
+		}
+		n, err := f.svc.WeatherSweep(ctx, district, "cold", []string{"310104"})
+		if err != nil || n != 1 {
+			t.Fatalf("sweep %d %v", n, err)
+		}
+		if n, _ := f.svc.WeatherSweep(ctx, district, "cold", []string{"310104"}); n != 0 {
+			t.Errorf("second sweep created %d", n)
+		}
+		ts, _ := f.svc.Tasks(ctx, district, monitor.TaskFilter{Kind: monitor.TaskWeather})
+		if len(ts) != 1 || ts[0].PersonID != old.ID || ts[0].Title != "寒潮天气探访独居老人" {
+			t.Errorf("weather tasks %+v", ts)
+		}
+
+		// 一键通: a call makes an urgent task at the street's service centre.
+		if err := f.svc.BindDevices(ctx, auth.System(), []monitor.Binding{{DeviceID: "YJT-9", Kind: monitor.CallButton, PersonID: far.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		res := f.importCSV(t, monitor.Call, "yjt-1", "设备编号,呼叫时间,呼叫类型\nYJT-9,2025-08-01 16:40,跌倒求助\n")
+		if res.Accepted != 1 {
+			t.Fatalf("%+v", res)
+		}
+		centre := auth.Principal{Name: "pd", Role: auth.Adviser, Division: pudongComm[:9]}
+		calls, _ := f.svc.Tasks(ctx, centre, monitor.TaskFilter{Kind: monitor.TaskCall})
+		if len(calls) != 1 || calls[0].Division != pudongComm[:9] || calls[0].Severity != monitor.Urgent ||
+			!calls[0].DueAt.Equal(time.Date(2025, 8, 1, 17, 10, 0, 0, cst)) {
+			t.Fatalf("call tasks %+v", calls)
+		}
+		f.now = time.Date(2025, 8, 1, 16, 52, 0, 0, cst)
+		if _, err := f.svc.Respond(ctx, centre, calls[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		st, err := f.svc.CallStats(ctx, auth.System())
+		if err != nil || len(st) != 1 || st[0].District != "310115" || st[0].Calls != 1 || st[0].MedianMinutes != 12 {
+			t.Errorf("call stats %+v %v", st, err)
+		}
+	})
+}
