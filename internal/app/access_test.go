@@ -21,6 +21,7 @@ import (
 	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
 	"minzheng/internal/idcard"
+	"minzheng/internal/monitor"
 	"minzheng/internal/registry"
 	"minzheng/internal/tabular"
 )
@@ -191,6 +192,30 @@ var accessTable = map[string]routeCase{
 			return jsonRequest(t, "POST", "/api/v1/eligibility/evaluate", tok, body)
 		},
 		want: every(200, 404),
+	},
+	"POST /api/v1/feeds/{type}": {
+		// Feeds are city-wide data from other departments: only a city
+		// administrator at city level may send them.
+		request: func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
+			f.n++
+			body := monitor.FeedBatch{Batch: fmt.Sprintf("access-%d", f.n), Rows: []map[string]any{
+				{"id_number": f.numbers[f.only[d]], "bill_date": "2025-07-01", "amount": 100 + f.n}}}
+			return jsonRequest(t, "POST", "/api/v1/feeds/medical", tok, body)
+		},
+		want:     every(403, 403).but(200, 200, auth.CityAdmin),
+		cityWide: []auth.Role{auth.CityAdmin},
+	},
+	"GET /api/v1/monitor/tasks": {
+		// Monitoring readers see their own jurisdiction; asking for another
+		// district is refused naming the field.
+		request: getFor(func(f *accessFixture, d string) string { return "/api/v1/monitor/tasks?division=" + d }),
+		want:    every(403, 403).but(200, 422, auth.Adviser, auth.Reviewer, auth.DistrictAdmin, auth.CityAdmin, auth.Auditor),
+		field:   "division",
+	},
+	"GET /api/v1/monitor/dashboard": {
+		request: getFor(func(f *accessFixture, d string) string { return "/api/v1/monitor/dashboard?division=" + d }),
+		want:    every(403, 403).but(200, 422, auth.Adviser, auth.Reviewer, auth.DistrictAdmin, auth.CityAdmin, auth.Auditor),
+		field:   "division",
 	},
 	"POST /api/v1/persons/import": {
 		request: (*accessFixture).importRequest,

@@ -23,8 +23,10 @@ import (
 	"minzheng/internal/division"
 	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
+	"minzheng/internal/events"
 	"minzheng/internal/httpx"
 	"minzheng/internal/jobs"
+	"minzheng/internal/monitor"
 	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 	"minzheng/internal/secret"
@@ -52,7 +54,11 @@ type App struct {
 	Eligibility *eligibility.Service
 	Proactive   *eligibility.Proactive
 	Leases      *jobs.Leases
-	Now         func() time.Time
+	Monitor     *monitor.Service
+	// Events delivers the outbox to the consumers registered in Open;
+	// serve runs it, the CLI drains it after a command that writes events.
+	Events *events.Dispatcher
+	Now    func() time.Time
 	// KeyCreated reports that this start created the secret key.
 	KeyCreated bool
 }
@@ -101,7 +107,27 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		_, err := a.Proactive.Household(ctx, auth.System(), personID, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC))
 		return err
 	}
+	a.Monitor = &monitor.Service{DB: d, Suite: suite, Audit: a.Audit, Tree: tree, Now: func() time.Time { return a.Now() },
+		DibaoStandard: func(on time.Time) float64 { v, _ := policies.Param("dibao.standard", on); return v }}
+	// Hook for the assistance line: when it lands, set
+	// a.Monitor.ReferApplication to open an application from a task
+	// whose visit ends "referred" (转入救助申请).
+	a.Events = &events.Dispatcher{DB: d, Log: log, Now: func() time.Time { return a.Now() }}
+	// A death or a disability certificate from a department feed
+	// re-decides the household's entitlements: a dead person's stop.
+	a.Events.Handle("monitor.redecide", func(ctx context.Context, e events.Event) error {
+		now := a.Now()
+		_, err := a.Proactive.Household(ctx, auth.System(), e.SubjectID, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC))
+		if errs.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}, events.PersonDied, events.PersonChanged)
 	if err := a.Divisions.Seed(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := a.Monitor.SeedRules(ctx); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -132,6 +158,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 	(&admin.HTTP{Auth: a.Auth, Audit: a.Audit, Divisions: a.Divisions, Render: render}).Routes(r)
 	(&division.HTTP{Service: a.Divisions, Render: render}).Routes(r)
 	(&registry.HTTP{Service: a.Registry, Render: render}).Routes(r)
+	(&monitor.HTTP{Service: a.Monitor, Render: render, AfterImport: a.drainSoon}).Routes(r)
 	(&eligibility.HTTP{Service: a.Eligibility, Proactive: a.Proactive, RunProactive: a.RunProactive, Render: render, DistrictName: a.Divisions.Tree.Name}).Routes(r)
 
 	r.Handle("GET /static/", web.Static())
@@ -186,6 +213,16 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(addr string)) e
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// drainSoon delivers the events of a batch just imported (a death stops
+// entitlements) without waiting for the dispatcher's next tick.
+func (a *App) drainSoon() {
+	go func() {
+		if _, err := a.Events.Drain(context.Background()); err != nil && a.Log != nil {
+			a.Log.Error("events", "err", err)
+		}
+	}()
 }
 
 // loadPolicies loads the embedded policies, or those in dir.

@@ -32,6 +32,10 @@ const usage = `minzheng — 上海民政业务平台
   gen       生成合成人口：gen --persons N --seed S
   eval      计算一个家庭的待遇资格：eval --program ID --as-of YYYY-MM-DD --case FILE.json
   run       批处理：run proactive --as-of YYYY-MM-DD（免申即享：全市人口逐项计算，只写入变化）
+            run monitor（全量预警并将超期任务上报区）| run weather --kind cold|heat --districts 310104,310115
+  import    导入部门数据：import feed --type TYPE [--batch ID] [--source 部门] [--good-only] FILE
+            （TYPE：death、medical、unemployment、disability、arrears、water、call；最后一行输出 JSON 结果）
+            绑定设备：import devices FILE（列：设备编号、设备类型 water_meter|call_button、身份证号）
   simulate  政策模拟测算：simulate --set dibao.standard=1700 --from 2025-07-01 [--xlsx 文件]
   audit     审计日志：audit verify | audit list [--limit N]
   backup    备份 SQLite 数据库：backup --to FILE
@@ -78,6 +82,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, rest, stdout, stderr)
 	case "simulate":
 		err = cmdSimulate(ctx, rest, stdout, stderr)
+	case "import":
+		err = cmdImport(ctx, rest, stdout, stderr)
 	case "audit":
 		err = cmdAudit(ctx, rest, stdout, stderr)
 	case "backup":
@@ -157,6 +163,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := a.bootstrap(ctx, stdout, *demo, *demoPersons); err != nil {
 		return err
 	}
+	go a.Events.Run(ctx, 5*time.Second)
 	if *proactiveAt != "off" {
 		if err := a.scheduleProactive(ctx, *proactiveAt); err != nil {
 			return err
@@ -434,10 +441,14 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	return printJSON(stdout, res)
 }
 
-// cmdRun runs a batch job once: run proactive --as-of DATE.
+// cmdRun runs a batch job once: run proactive --as-of DATE, run monitor,
+// run weather.
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "monitor" || args[0] == "weather") {
+		return cmdRunMonitor(ctx, args, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "proactive" {
-		return errs.E(errs.Invalid, "用法：minzheng run proactive --as-of YYYY-MM-DD")
+		return errs.E(errs.Invalid, "用法：minzheng run proactive --as-of YYYY-MM-DD | run monitor | run weather --kind cold --districts CODES")
 	}
 	fs, c := newFlags("run proactive", stderr)
 	asOf := fs.String("as-of", time.Now().Format(time.DateOnly), "计算日期 YYYY-MM-DD")

@@ -27,6 +27,7 @@ import (
 	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
 	"minzheng/internal/idcard"
+	"minzheng/internal/monitor"
 	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 )
@@ -674,6 +675,31 @@ func TestOpenAPIResponses(t *testing.T) {
 			{name: "evaluate, unknown field", req: post(evaluate, adviser, map[string]any{"program": "dibao", "person": head.ID}), status: 422, badReq: true, field: "person"},
 			{name: "evaluate, person outside the jurisdiction", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "dibao", PersonID: outsider.ID}), status: 404},
 		}
+		feed := func(typ, token string, b monitor.FeedBatch) func() *http.Request {
+			return post("/api/v1/feeds/"+typ, token, b)
+		}
+		medical := func(batch string, rows ...map[string]any) monitor.FeedBatch {
+			return monitor.FeedBatch{Batch: batch, Rows: append([]map[string]any{}, rows...)}
+		}
+		samples = append(samples,
+			sample{name: "feed", req: feed("medical", admin, medical("yb-1", map[string]any{"id_number": headNumber, "bill_date": "2025-07-01", "amount": 3000},
+				map[string]any{"id_number": number(), "bill_date": "2025-07-02", "amount": "12.5"})), status: 200},
+			sample{name: "feed, again", req: feed("medical", admin, medical("yb-1", map[string]any{"id_number": headNumber, "bill_date": "2025-07-01", "amount": 3000})), status: 200},
+			sample{name: "feed, bad rows", req: feed("death", admin, monitor.FeedBatch{Batch: "gaj-1", Rows: []map[string]any{{"id_number": "123", "death_date": "2025-13-01"}}}), status: 200},
+			sample{name: "feed, missing column", req: feed("death", admin, monitor.FeedBatch{Batch: "gaj-2", Rows: []map[string]any{{"id_number": headNumber}}}), status: 422},
+			sample{name: "feed, unknown type", req: feed("weather", admin, medical("x")), status: 422, field: "type"},
+			sample{name: "feed, no batch id", req: feed("medical", admin, medical("", map[string]any{"id_number": headNumber})), status: 422, field: "batch"},
+			sample{name: "feed, adviser", req: feed("medical", adviser, medical("yb-2")), status: 403},
+			sample{name: "tasks", req: get("/api/v1/monitor/tasks?status=open", adviser), status: 200},
+			sample{name: "tasks, city", req: get("/api/v1/monitor/tasks", admin), status: 200},
+			sample{name: "tasks, bad status", req: get("/api/v1/monitor/tasks?status=maybe", adviser), status: 422, field: "status"},
+			sample{name: "tasks, outside the jurisdiction", req: get("/api/v1/monitor/tasks?division="+pudong, adviser), status: 422, field: "division"},
+			sample{name: "tasks, clerk", req: get("/api/v1/monitor/tasks", clerk), status: 403},
+			sample{name: "dashboard", req: get("/api/v1/monitor/dashboard?days=7", admin), status: 200},
+			sample{name: "dashboard, district", req: get("/api/v1/monitor/dashboard?division="+xuhui, adviser), status: 200},
+			sample{name: "dashboard, outside", req: get("/api/v1/monitor/dashboard?division="+pudong, adviser), status: 422, field: "division"},
+			sample{name: "dashboard, clerk", req: get("/api/v1/monitor/dashboard", clerk), status: 403},
+		)
 		exercised := map[string]bool{}
 		for _, sm := range samples {
 			t.Run(sm.name, func(t *testing.T) {

@@ -225,13 +225,6 @@ func disabilityCategory(s string) (string, bool) {
 	return "", false
 }
 
-// Batch is a JSON batch sent through the API.
-type Batch struct {
-	Batch  string           `json:"batch"`
-	Source string           `json:"source,omitempty"`
-	Rows   []map[string]any `json:"rows"`
-}
-
 // TableOf turns the rows of a JSON batch into a table whose header is the
 // union of the rows' keys; row N of the batch is line N.
 func TableOf(rows []map[string]any) (*tabular.Table, error) {

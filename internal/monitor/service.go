@@ -103,12 +103,18 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 			return Result{}, errs.Field("batch", "批次号“%s”已用于%s数据", req.Batch, prev.Type.Label())
 		}
 		prev.Replayed = true
+		if prev.Problems == nil {
+			prev.Problems = []RowProblem{}
+		}
 		return prev, err
 	}
 	now := s.now()
 	recs, probs, err := Parse(req.Type, req.Table, now)
 	if err != nil {
 		return Result{}, err
+	}
+	if probs == nil {
+		probs = []RowProblem{}
 	}
 	res := Result{Batch: req.Batch, Type: req.Type, Rows: len(req.Table.Rows), Problems: probs}
 	res.Rejected = len(probs)

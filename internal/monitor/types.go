@@ -411,3 +411,74 @@ type Referral struct {
 	Reason      string // the warning's reason and what the visit found
 	By          string
 }
+
+// StatusLabel returns the task's status in Chinese, 已超期 for an open
+// task past its deadline.
+func (t Task) StatusLabel() string {
+	if t.Overdue && t.Status == StatusOpen {
+		return "已超期"
+	}
+	return StatusLabel(t.Status)
+}
+
+// KindLabel returns the task's kind in Chinese.
+func (t Task) KindLabel() string {
+	switch t.Kind {
+	case TaskWarning:
+		return "预警核查"
+	case TaskWeather:
+		return "极端天气探访"
+	case TaskCall:
+		return "一键通响应"
+	}
+	return t.Kind
+}
+
+// DispositionLabel returns the task's disposition in Chinese.
+func (t Task) DispositionLabel() string { return DispositionLabel(t.Disposition) }
+
+// Choice is an option of a form.
+type Choice struct {
+	Code  string
+	Label string
+}
+
+// DispositionChoices are the dispositions as form options.
+func DispositionChoices() []Choice {
+	out := make([]Choice, len(Dispositions))
+	for i, d := range Dispositions {
+		out[i] = Choice{d, DispositionLabel(d)}
+	}
+	return out
+}
+
+// Labels lists every Chinese label the monitoring pages show through a
+// translation (severities, statuses, kinds, dispositions, feed types,
+// populations, the names of the data behind a warning and yes/no), so the
+// English catalogue can be checked against them.
+func Labels() []string {
+	var out []string
+	for _, s := range Severities {
+		out = append(out, s.Label())
+	}
+	for _, s := range []string{StatusOpen, StatusEscalated, StatusClosed} {
+		out = append(out, StatusLabel(s))
+	}
+	out = append(out, Task{Status: StatusOpen, Overdue: true}.StatusLabel())
+	for _, k := range []string{TaskWarning, TaskWeather, TaskCall} {
+		out = append(out, Task{Kind: k}.KindLabel())
+	}
+	for _, d := range Dispositions {
+		out = append(out, DispositionLabel(d))
+	}
+	for _, t := range FeedTypes {
+		out = append(out, t.Label())
+	}
+	for _, p := range Populations {
+		out = append(out, p.Label())
+	}
+	for _, kv := range dataLabels {
+		out = append(out, kv.Value)
+	}
+	return append(out, "是", "否")
+}

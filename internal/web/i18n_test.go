@@ -20,6 +20,7 @@ import (
 
 	"minzheng/internal/auth"
 	"minzheng/internal/division"
+	"minzheng/internal/monitor"
 	"minzheng/internal/registry"
 	"minzheng/internal/web"
 )
@@ -51,6 +52,15 @@ var knownDynamic = map[string]bool{
 	".Relation.Label":      true, // household members
 	".Role.Label":          true, // users list
 	"roleLabel .User.Role": true, // layout, home (a parenthesised pipeline prints bare)
+	".Severity.Label":      true, // monitor: warning severities
+	".StatusLabel":         true, // monitor: task statuses
+	".KindLabel":           true, // monitor: task kinds
+	".DispositionLabel":    true, // monitor: dispositions
+	".Type.Label":          true, // monitor: feed types of batches
+	".Feed.Label":          true, // monitor: feed types of rules
+	".Population.Label":    true, // monitor: watched populations
+	".Key":                 true, // monitor: names of the data behind a warning
+	".Value":               true, // monitor: their values (是/否; numbers pass through)
 }
 
 // use is one place a template passes a string to t.
@@ -237,6 +247,9 @@ func goLabels(t *testing.T) map[string]string {
 	}
 	for _, sex := range []string{"M", "F"} {
 		add(registry.Person{Sex: sex}.SexLabel(), "registry.Person.SexLabel")
+	}
+	for _, l := range monitor.Labels() {
+		add(l, "monitor.Labels")
 	}
 	for title, from := range pageTitles(t) {
 		add(title, from)

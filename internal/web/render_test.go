@@ -19,6 +19,7 @@ import (
 	"minzheng/internal/division"
 	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
+	"minzheng/internal/monitor"
 	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 	"minzheng/internal/web"
@@ -78,6 +79,51 @@ type (
 		Query      template.URL
 		Error      string
 	}
+)
+
+// Monitoring pages (mirrors of the unexported types in package monitor).
+type (
+	monitorDashData struct {
+		Dash     monitor.Dashboard
+		Division string
+		Name     string
+		Map      string
+		Trend    string
+		Query    string
+	}
+	monitorTasksData struct {
+		Tasks  []monitor.Task
+		Status string
+	}
+	monitorTaskData struct {
+		Detail       monitor.TaskDetail
+		Data         []monitor.KV
+		Dispositions []monitor.Choice
+		Error        *errs.Error
+		CanVisit     bool
+	}
+	monitorFeedsData struct {
+		Types      []monitor.FeedType
+		Batches    []monitor.BatchRow
+		Rules      []monitor.Rule
+		Result     *monitor.Result
+		FileName   string
+		Error      string
+		Flash      string
+		RuleError  *errs.Error
+		Severities []monitor.Severity
+		Pops       []monitor.Population
+		Districts  []string
+		CanRules   bool
+		CanImport  bool
+	}
+)
+
+var (
+	monitorTask = monitor.Task{ID: 7, Kind: monitor.TaskWarning, WarningID: 3, PersonID: 42, HouseholdID: 9, Division: "310104003001", District: "310104",
+		Assignee: "gu", Severity: monitor.High, Title: "Rigid expense risk", Reason: "bills 2100 yuan", Status: monitor.StatusOpen, DueAt: at, CreatedAt: at, Overdue: true}
+	monitorRule = monitor.Rule{ID: 1, Code: "rigid_expense", Name: "Rigid expense risk", Severity: monitor.High, Population: monitor.DibaoEdge, Feed: monitor.Medical,
+		Expression: "household.medical_3m > 1000", SuppressDays: 90}
 )
 
 // Test data is ASCII so that an English page holding any Chinese at all
@@ -247,6 +293,42 @@ var renderCases = []renderCase{
 		data: &division.Node{Division: division.Division{Code: "310104003001", Name: "Yongjia Road Committee", Level: division.Committee}, Persons: 999},
 		zh:   []string{"居（村）委会", "999"},
 		en:   []string{"Residents&#39; (villagers&#39;) committee", "999"}},
+	{name: "monitor", page: "monitor", title: "低收入人口动态监测", user: &cityAdmin,
+		data: monitorDashData{Map: `{"series":[]}`, Trend: `{"series":[]}`, Dash: monitor.Dashboard{Days: 30, Warnings: 12, Open: 5, Overdue: 2, Closed: 7, MedianCloseHours: 30.5,
+			ByRule:     []monitor.Count{{Key: "rigid_expense", Label: "Rigid expense risk", N: 12}},
+			BySeverity: []monitor.Count{{Key: "urgent", Label: monitor.Urgent.Label(), N: 1}, {Key: "high", Label: monitor.High.Label(), N: 11}},
+			Districts:  []monitor.DistrictRow{{Code: "310104", Name: "Xuhui District", Warnings: 12, Open: 5, Overdue: 2, Closed: 7}},
+			Calls:      []monitor.CallStat{{District: "310104", Calls: 3, Responded: 2, MedianMinutes: 12, Late: 1}}}},
+		zh: []string{"低收入人口动态监测", "待处置", "已超期", "30.5", "Rigid expense risk", "紧急", "Xuhui District", "data-map=\"shanghai\"", "/static/geo/shanghai.json", "一键通响应", "12.0"},
+		en: []string{"Low-income population monitoring", "Open", "Overdue", "Closed", "Median time to close (hours)", "Urgent", "High", "By district", "Emergency calls (Yijiantong)", "Export to Excel"}},
+	{name: "monitor_tasks", page: "monitor_tasks", title: "我的走访任务", user: &cityAdmin,
+		data: monitorTasksData{Status: "open", Tasks: []monitor.Task{monitorTask}},
+		zh:   []string{"我的走访任务", "Rigid expense risk", "高", "已超期", "Yongjia Road Committee", "2024-01-02 11:04", `href="/monitor/tasks/7"`},
+		en:   []string{"My visit tasks", "High", "Overdue", "Due", "bills 2100 yuan"}},
+	{name: "monitor_tasks none", page: "monitor_tasks", title: "我的走访任务", user: &cityAdmin, data: monitorTasksData{Status: "open"},
+		zh: []string{"没有任务"}, en: []string{"No tasks"}},
+	{name: "monitor_task", page: "monitor_task", title: "Rigid expense risk", user: &cityAdmin,
+		data: monitorTaskData{CanVisit: true, Dispositions: monitor.DispositionChoices(),
+			Detail: monitor.TaskDetail{Task: monitorTask, Address: "1 Tianping Road", Members: []monitor.MemberView{{ID: 42, Name: "Zhang San", IDMasked: "310104********0017", Age: 74, LivesAlone: true}},
+				Visits:   []monitor.VisitView{{ID: 1, Date: "2024-01-02", Found: "nobody home", Actor: "gu", Photos: []int64{5}}},
+				Warnings: []monitor.WarningView{{ID: 3, Rule: "Rigid expense risk", Reason: "bills 2100 yuan", At: at}}},
+			Data: []monitor.KV{{Key: "近 3 个月医疗自付（元）", Value: "2100"}, {Key: "低保", Value: "是"}}},
+		zh: []string{"预警核查", "家庭成员", "独居", "预警依据", "2100", "转入救助申请", "未能联系，改期", `name="photos"`, `/monitor/tasks/7/photos/5`, `action="/monitor/tasks/7/visit"`},
+		en: []string{"Warning check", "Household members", "Lives alone", "Medical costs paid in the last 3 months (yuan)", "Yes", "Referred to an assistance application",
+			"Could not reach (reschedule)", "Record a visit", "Photos", "Submit"}},
+	{name: "monitor_task invalid", page: "monitor_task", title: "Rigid expense risk", user: &cityAdmin, status: http.StatusUnprocessableEntity,
+		data: monitorTaskData{CanVisit: true, Dispositions: monitor.DispositionChoices(), Detail: monitor.TaskDetail{Task: monitorTask},
+			Error: &errs.Error{Code: errs.Invalid, Message: "bad visit", Fields: []errs.FieldError{{Field: "found", Message: "say what you found"}}}},
+		zh: []string{`role="alert"><p>bad visit</p><p>say what you found</p>`}, en: []string{"say what you found"}},
+	{name: "monitor_feeds", page: "monitor_feeds", title: "部门数据与预警规则", user: &cityAdmin,
+		data: monitorFeedsData{CanImport: true, CanRules: true, Types: monitor.FeedTypes, Severities: monitor.Severities, Pops: monitor.Populations, Rules: []monitor.Rule{monitorRule},
+			Batches:  []monitor.BatchRow{{Batch: "gaj-1", Type: monitor.Death, Source: "PSB", Rows: 3, Accepted: 2, Unmatched: 1, At: at}},
+			FileName: "deaths.csv",
+			Result: &monitor.Result{Batch: "gaj-1", Type: monitor.Death, Rows: 3, Rejected: 1,
+				Problems: []monitor.RowProblem{{Line: 3, Field: "death_date", Column: "death_date", Kind: "rejected", Message: "bad date"}}}},
+		zh: []string{"导入部门数据", "死亡信息", "智能水表读数", "未写入任何数据。", "第 3 行", "bad date", "低保、低保边缘家庭", "household.medical_3m &gt; 1000", "极端天气走访", "寒潮"},
+		en: []string{"Import department data", "Deaths", "Smart water meter readings", "Nothing was saved.", "Row 3", "bad date", "Dibao and near-dibao households",
+			"Warning rules", "Save rule", "Run a full sweep", "Extreme-weather visits", "Cold wave", "Heat wave"}},
 	{name: "error", page: "error", title: "出错了", user: &cityAdmin, status: http.StatusNotFound,
 		data: &errs.Error{Code: errs.NotFound, Message: "No such person", Fields: []errs.FieldError{{Field: "id", Message: "not a number"}}},
 		zh:   []string{"<title>出错了 · 上海民政</title>", "出错了", "No such person", "id：not a number", "首页"},

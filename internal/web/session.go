@@ -112,6 +112,12 @@ func navFor(u auth.Principal) []NavItem {
 	if u.Can(auth.PersonImport) {
 		nav = append(nav, NavItem{"/import", "批量导入"})
 	}
+	if u.Can(auth.MonitorRead) {
+		nav = append(nav, NavItem{"/monitor", "动态监测"})
+	}
+	if u.Can(auth.MonitorVisit) {
+		nav = append(nav, NavItem{"/monitor/tasks", "走访任务"})
+	}
 	if u.Can(auth.UserAdmin) {
 		nav = append(nav, NavItem{"/users", "账号管理"})
 	}

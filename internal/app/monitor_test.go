@@ -1,0 +1,110 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"minzheng/internal/app"
+	"minzheng/internal/auth"
+	"minzheng/internal/idcard"
+	"minzheng/internal/monitor"
+	"minzheng/internal/registry"
+)
+
+// TestMonitorThroughHTTP sends a feed through the API and checks, through
+// HTTP, that each adviser sees only their committee's tasks and each
+// district only its own, and that a death from a feed stops entitlements
+// once the events are delivered.
+func TestMonitorThroughHTTP(t *testing.T) {
+	eachDB(t, func(t *testing.T, cfg app.Config) {
+		s := openServer(t, cfg)
+		ctx := context.Background()
+		tree := s.App.Divisions.Tree
+		xc, pc := firstCommittee(t, tree, xuhui), firstCommittee(t, tree, pudong)
+		var xc2 string
+		for _, c := range tree.Children(xc[:9]) {
+			if c != xc {
+				xc2 = c
+				break
+			}
+		}
+		admin := s.staff(t, "admin", auth.CityAdmin, city)
+		advisers := map[string]string{}
+		for _, c := range []string{xc, xc2, pc} {
+			advisers[c] = s.staff(t, "adviser_"+c, auth.Adviser, c)
+		}
+		xuhuiAdmin := s.staff(t, "xuhui_admin", auth.DistrictAdmin, xuhui)
+		seq := 0
+		numbers := map[string]string{}
+		persons := map[string]registry.Person{}
+		for _, c := range []string{xc, xc2, pc} {
+			seq++
+			n := idcard.Build(c[:6], time.Date(1940, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, seq), seq)
+			p, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "监测" + c[len(c)-3:], IDNumber: n, HukouDivision: c, ResidenceDivision: c, Address: "测试路"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			numbers[c], persons[c] = n, p
+		}
+		// Grant entitlements as the proactive run would (the elderly
+		// allowance: they are over 65).
+		if _, err := s.App.Proactive.Run(ctx, auth.System(), time.Now(), noProgress{}); err != nil {
+			t.Fatal(err)
+		}
+		var rows []map[string]any
+		for _, c := range []string{xc, xc2, pc} {
+			rows = append(rows, map[string]any{"身份证号": numbers[c], "死亡日期": time.Now().AddDate(0, 0, -3).Format(time.DateOnly)})
+		}
+		var res monitor.Result
+		rec := s.serve(jsonRequest(t, "POST", "/api/v1/feeds/death", admin, monitor.FeedBatch{Batch: "gaj-http-1", Rows: rows}))
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"accepted":3`) {
+			t.Fatalf("feed: %d %s", rec.Code, rec.Body.String())
+		}
+		_ = res
+		// Deliver the events: the deaths stop the entitlements.
+		if _, err := s.App.Events.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var active int
+		s.App.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM entitlements WHERE status = 'active' AND person_id IN ($1, $2, $3)`,
+			persons[xc].ID, persons[xc2].ID, persons[pc].ID).Scan(&active)
+		if active != 0 {
+			t.Errorf("%d entitlements still active after the deaths", active)
+		}
+		list := func(token, query string) []monitor.Task {
+			var l monitor.TaskList
+			s.get(t, "/api/v1/monitor/tasks"+query, token, 200, &l)
+			return l.Items
+		}
+		all := list(admin, "")
+		if len(all) != 3 {
+			t.Fatalf("city sees %d tasks, want 3 (one per recipient reported dead)", len(all))
+		}
+		for c, tok := range advisers {
+			got := list(tok, "")
+			if len(got) != 1 || got[0].Division != c || got[0].PersonID != persons[c].ID {
+				t.Errorf("adviser of %s sees %+v", c, got)
+			}
+			// Asking for another committee's tasks is refused.
+			for _, x := range all {
+				if x.Division != c {
+					rec := s.serve(newRequest("GET", "/api/v1/monitor/tasks?division="+x.Division, tok, "", nil))
+					if rec.Code != http.StatusUnprocessableEntity {
+						t.Errorf("adviser of %s asks for %s: %d", c, x.Division, rec.Code)
+					}
+				}
+			}
+		}
+		if got := list(xuhuiAdmin, ""); len(got) != 2 {
+			t.Errorf("徐汇 sees %d tasks, want 2", len(got))
+		}
+		var dash monitor.Dashboard
+		s.get(t, "/api/v1/monitor/dashboard", xuhuiAdmin, 200, &dash)
+		if dash.Warnings != 2 || dash.Open != 2 || len(dash.Districts) != 1 {
+			t.Errorf("徐汇 dashboard %+v", dash)
+		}
+	})
+}
