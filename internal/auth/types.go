@@ -75,16 +75,20 @@ const (
 	TokenAdmin    Permission = "token.admin"
 	DataGenerate  Permission = "data.generate"
 	SystemOperate Permission = "system.operate"
+	PayrollRead   Permission = "payroll.read"    // the ledger, bank files and figures in scope
+	PayrollRun    Permission = "payroll.run"     // run the city's payroll and campaigns
+	PayrollSign   Permission = "payroll.signoff" // 签发: release a district's bank files
+	PayeeAccount  Permission = "payroll.account" // record where a beneficiary is paid
 )
 
 var permissions = map[Role][]Permission{
-	Clerk:         {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList},
+	Clerk:         {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList, PayeeAccount},
 	Adviser:       {DivisionRead, PersonRead, ExportList},
-	Reviewer:      {DivisionRead, PersonRead, PersonFullID, ExportList},
-	Approver:      {DivisionRead, PersonRead, PersonFullID, ExportList},
-	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin},
-	CityAdmin:     {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate},
-	Auditor:       {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead},
+	Reviewer:      {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead},
+	Approver:      {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead, PayrollSign},
+	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, PayrollRead, PayeeAccount},
+	CityAdmin:     {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate, PayrollRead, PayrollRun, PayeeAccount},
+	Auditor:       {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead, PayrollRead},
 }
 
 // Principal is the caller of a service: a staff member, a token acting as

@@ -72,14 +72,16 @@ CREATE TABLE payroll_signoffs (
 CREATE TABLE campaigns (
     id         TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
-    rule       TEXT NOT NULL,
-    fen        INTEGER NOT NULL,
+    rule       TEXT NOT NULL,   -- expr selecting the recipients
+    amount     TEXT NOT NULL,   -- expr giving each recipient's yuan
+    as_of      TEXT NOT NULL,
     created_by TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
 
 -- Which payroll period paid a back payment.
 ALTER TABLE back_payments ADD COLUMN paid_in TEXT;
+CREATE INDEX entitlements_person ON entitlements (person_id);
 CREATE INDEX entitlements_stopped ON entitlements (until) WHERE status = 'stopped';
 CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
 BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;
