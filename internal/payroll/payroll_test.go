@@ -313,7 +313,6 @@ func TestDue(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-
 func validID(s string) bool {
 	_, err := idcard.Parse(s, time.Now())
 	return err == nil
