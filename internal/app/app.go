@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,7 @@ import (
 	"minzheng/internal/errs"
 	"minzheng/internal/httpx"
 	"minzheng/internal/jobs"
+	"minzheng/internal/payroll"
 	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 	"minzheng/internal/secret"
@@ -52,6 +54,7 @@ type App struct {
 	Eligibility *eligibility.Service
 	Proactive   *eligibility.Proactive
 	Leases      *jobs.Leases
+	Payroll     *payroll.Service
 	Now         func() time.Time
 	// KeyCreated reports that this start created the secret key.
 	KeyCreated bool
@@ -94,6 +97,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Eligibility = &eligibility.Service{Registry: a.Registry, Policies: policies, Now: func() time.Time { return a.Now() }}
 	a.Leases = jobs.NewLeases(d, func() time.Time { return a.Now() })
 	a.Proactive = &eligibility.Proactive{DB: d, Registry: a.Registry, Policies: policies, Audit: a.Audit, Now: func() time.Time { return a.Now() }}
+	a.Payroll = &payroll.Service{DB: d, Suite: suite, Audit: a.Audit, Leases: a.Leases, Dir: filepath.Join(cfg.DataDir, "payroll"),
+		Now: func() time.Time { return a.Now() }, ProgramName: a.programName, HouseholdPrograms: map[string]bool{}}
+	for _, id := range policies.IDs() {
+		if p, _ := policies.Get(id); p.Entity == "household" {
+			a.Payroll.HouseholdPrograms[id] = true
+		}
+	}
 	// A change of income, disability or death re-decides the household's
 	// entitlements at once (the incremental path of the proactive grant).
 	a.Registry.OnChange = func(ctx context.Context, personID int64) error {
@@ -111,6 +121,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// programName names a programme (its current name) or a campaign.
+func (a *App) programName(id string) string {
+	if p, ok := a.Policies.Get(id); ok {
+		return p.NameOn(a.Now())
+	}
+	var name string
+	if a.DB.QueryRow(`SELECT name FROM campaigns WHERE id = $1`, id).Scan(&name) == nil {
+		return name
+	}
+	return id
 }
 
 // Close closes the database.
