@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"minzheng/internal/audit"
@@ -143,110 +145,185 @@ const lineCols = 9
 // rowsPerInsert keeps a statement under SQLite's 32,766 parameters.
 const rowsPerInsert = 500
 
-var insertSQL = map[int]string{}
-
-func insertLines(n int) string {
-	if q, ok := insertSQL[n]; ok {
-		return q
-	}
+// insertLines returns the INSERT of n lines. SQLite gets "?" placeholders:
+// binding numbered ones looks each name up, which costs more than the insert.
+func (w *writer) insertLines(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO ledger (period, program, person_id, kind, fen, household_id, division, run_id, created_at) VALUES `)
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", lineCols), ",") + ")"
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
+		}
+		if w.s.DB.Dialect == db.SQLite {
+			b.WriteString(one)
+			continue
 		}
 		k := i*lineCols + 1
 		fmt.Fprintf(&b, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", k, k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8)
 	}
 	b.WriteString(` ON CONFLICT (period, program, person_id, kind) DO NOTHING`)
-	q := b.String()
-	if n == rowsPerInsert {
-		insertSQL[n] = q
-	}
-	return q
+	return b.String()
 }
 
 // flush inserts the buffered lines in tx; lines already in the ledger are
 // skipped. It counts the lines added.
 func (w *writer) flush(tx *sql.Tx) error {
+	n, err := w.insert(tx, w.buf)
+	w.added += n
+	w.buf = w.buf[:0]
+	return err
+}
+
+// insert inserts lines in tx, skipping those already in the ledger, and
+// returns how many it added.
+func (w *writer) insert(tx *sql.Tx, lines []Line) (int64, error) {
+	if w.s.DB.Dialect == db.Postgres {
+		return w.insertArrays(tx, lines)
+	}
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
 			full.Close()
 		}
 	}()
+	var added int64
 	args := make([]any, 0, rowsPerInsert*lineCols)
-	for len(w.buf) > 0 {
-		n := min(len(w.buf), rowsPerInsert)
+	for len(lines) > 0 {
+		n := min(len(lines), rowsPerInsert)
 		args = args[:0]
-		for _, l := range w.buf[:n] {
+		for _, l := range lines[:n] {
 			args = append(args, l.Period, l.Program, l.PersonID, l.Kind, l.Fen, l.HouseholdID, l.Division, w.run, w.now)
 		}
 		var res sql.Result
 		var err error
 		if n == rowsPerInsert {
 			if full == nil {
-				if full, err = tx.PrepareContext(w.ctx, insertLines(n)); err != nil {
-					return err
+				if full, err = tx.PrepareContext(w.ctx, w.insertLines(n)); err != nil {
+					return added, err
 				}
 			}
 			res, err = full.ExecContext(w.ctx, args...)
 		} else {
-			res, err = tx.ExecContext(w.ctx, insertLines(n), args...)
+			res, err = tx.ExecContext(w.ctx, w.insertLines(n), args...)
 		}
 		if err != nil {
-			return fmt.Errorf("payroll: insert lines: %w", err)
+			return added, fmt.Errorf("payroll: insert lines: %w", err)
 		}
 		k, _ := res.RowsAffected()
-		w.added += k
-		w.buf = w.buf[n:]
+		added += k
+		lines = lines[n:]
 	}
-	w.buf = w.buf[:0]
-	return nil
+	return added, nil
+}
+
+// insertArrays inserts lines on PostgreSQL in one statement that unnests a
+// column array per field.
+func (w *writer) insertArrays(tx *sql.Tx, lines []Line) (int64, error) {
+	if len(lines) == 0 {
+		return 0, nil
+	}
+	n := len(lines)
+	period, program, kind, div := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	person, fen, household := make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, l := range lines {
+		period[i], program[i], kind[i], div[i] = l.Period, l.Program, l.Kind, l.Division
+		person[i], fen[i], household[i] = l.PersonID, l.Fen, l.HouseholdID
+	}
+	res, err := tx.ExecContext(w.ctx, `INSERT INTO ledger (period, program, person_id, kind, fen, household_id, division, run_id, created_at)
+		SELECT p, g, pe, k, f, h, d, $8, $9 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::text[]) AS x(p, g, pe, k, f, h, d)
+		ON CONFLICT (period, program, person_id, kind) DO NOTHING`, period, program, person, kind, fen, household, div, w.run, w.now)
+	if err != nil {
+		return 0, fmt.Errorf("payroll: insert lines: %w", err)
+	}
+	k, _ := res.RowsAffected()
+	return k, nil
 }
 
 // regular adds the month's line of every entitlement running in it, in
-// batches of entitlements by id, one transaction each.
+// batches of entitlements by id, one transaction each. On PostgreSQL one
+// writer per core inserts batches side by side (each in its own
+// transaction, so a crash still leaves whole batches); SQLite has one
+// writer.
 func (w *writer) regular(first, last time.Time, batch int) error {
 	lastDay, firstDay := last.Format(time.DateOnly), first.Format(time.DateOnly)
-	after := int64(0)
-	for {
-		type ent struct {
-			id, person, household, fen int64
-			program, since, until, div string
-		}
-		rows, err := w.s.DB.QueryContext(w.ctx, `SELECT e.id, e.program, e.person_id, e.household_id, e.monthly_fen, e.since, COALESCE(e.until, ''), h.hukou_division
-			FROM entitlements e JOIN households h ON h.id = e.household_id
-			WHERE e.id > $1 AND e.since <= $2 AND (e.until IS NULL OR e.until >= $3) ORDER BY e.id LIMIT $4`, after, lastDay, firstDay, batch)
-		if err != nil {
-			return fmt.Errorf("payroll: read entitlements: %w", err)
-		}
-		var ents []ent
-		for rows.Next() {
-			var e ent
-			if err := rows.Scan(&e.id, &e.program, &e.person, &e.household, &e.fen, &e.since, &e.until, &e.div); err != nil {
-				rows.Close()
+	writers := 1
+	if w.s.DB.Dialect == db.Postgres {
+		writers = max(2, runtime.NumCPU())
+	}
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	batches := make(chan []Line, writers)
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lines := range batches {
+				var n int64
+				err := w.s.DB.Tx(ctx, func(tx *sql.Tx) error {
+					var err error
+					n, err = w.insert(tx, lines)
+					return err
+				})
+				mu.Lock()
+				w.added += n
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	err := func() error {
+		defer close(batches)
+		after := int64(0)
+		for {
+			rows, err := w.s.DB.QueryContext(ctx, `SELECT e.id, e.program, e.person_id, e.household_id, e.monthly_fen, e.since, COALESCE(e.until, ''), h.hukou_division
+				FROM entitlements e JOIN households h ON h.id = e.household_id
+				WHERE e.id > $1 AND e.since <= $2 AND (e.until IS NULL OR e.until >= $3) ORDER BY e.id LIMIT $4`, after, lastDay, firstDay, batch)
+			if err != nil {
+				return fmt.Errorf("payroll: read entitlements: %w", err)
+			}
+			lines := make([]Line, 0, batch)
+			n := 0
+			for rows.Next() {
+				var l Line
+				var id, monthly int64
+				var since, until string
+				if err := rows.Scan(&id, &l.Program, &l.PersonID, &l.HouseholdID, &monthly, &since, &until, &l.Division); err != nil {
+					rows.Close()
+					return err
+				}
+				n++
+				after = id
+				if l.Fen = Due(monthly, since, until, first, last); l.Fen > 0 {
+					l.Period, l.Kind = w.period, Regular
+					lines = append(lines, l)
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
 				return err
 			}
-			ents = append(ents, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(ents) == 0 {
-			return nil
-		}
-		after = ents[len(ents)-1].id
-		for _, e := range ents {
-			if fen := Due(e.fen, e.since, e.until, first, last); fen > 0 {
-				w.buf = append(w.buf, Line{Period: w.period, Program: e.program, PersonID: e.person, Kind: Regular, Fen: fen, HouseholdID: e.household, Division: e.div})
+			if n == 0 {
+				return nil
+			}
+			select {
+			case batches <- lines:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
 		}
-		if err := w.s.DB.Tx(w.ctx, w.flush); err != nil {
-			return err
-		}
+	}()
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
 	}
+	return err
 }
 
 // backPay pays, in one line per programme and person, the back payments
