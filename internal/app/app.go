@@ -154,6 +154,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 	(&admin.HTTP{Auth: a.Auth, Audit: a.Audit, Divisions: a.Divisions, Render: render}).Routes(r)
 	(&division.HTTP{Service: a.Divisions, Render: render}).Routes(r)
 	(&registry.HTTP{Service: a.Registry, Render: render}).Routes(r)
+	(&payroll.HTTP{Service: a.Payroll, Render: render, DistrictName: a.Divisions.Tree.Name}).Routes(r)
 	(&eligibility.HTTP{Service: a.Eligibility, Proactive: a.Proactive, RunProactive: a.RunProactive, Render: render, DistrictName: a.Divisions.Tree.Name}).Routes(r)
 
 	r.Handle("GET /static/", web.Static())
@@ -231,6 +232,23 @@ func (a *App) RunProactive(ctx context.Context, by auth.Principal, on time.Time,
 	}
 	defer a.Leases.Release(context.WithoutCancel(ctx), ProactiveJob, "")
 	return a.Proactive.Run(ctx, by, on, progress)
+}
+
+// schedulePayroll computes each month's payroll on day of the month at
+// 03:00 Shanghai time, in one process of those sharing the database. Bank
+// files wait for each district approver's sign-off (签发) in the UI.
+func (a *App) schedulePayroll(ctx context.Context, day int) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	go a.Leases.Daily(ctx, a.Log, payroll.Job+"-monthly", 3, 0, shanghai, 2*time.Hour, func(ctx context.Context, on time.Time) error {
+		if on.Day() != day {
+			return nil
+		}
+		res, err := a.Payroll.Run(ctx, auth.System(), on.Format("2006-01"), payroll.Options{}, io.Discard)
+		if err == nil {
+			a.Log.Info("payroll computed", "period", res.Period, "lines", res.Lines, "new_lines", res.NewLines, "amount_total", res.AmountTotal)
+		}
+		return err
+	})
 }
 
 // scheduleProactive runs the proactive grant every day at hh:mm Shanghai

@@ -154,6 +154,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demo := fs.Bool("demo", false, "首次启动时载入演示城市（约 2 万人）和演示账号")
 	demoPersons := fs.Int64("demo-persons", 20000, "演示城市的人口数")
 	proactiveAt := fs.String("proactive-at", "02:00", "每天几点（上海时间 HH:MM）运行免申即享；off 为不运行")
+	payrollDay := fs.Int("payroll-day", 1, "每月几号（上海时间 03:00）计算当月发放，待各区签发；0 为不运行")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -164,6 +165,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer a.Close()
 	if err := a.bootstrap(ctx, stdout, *demo, *demoPersons); err != nil {
 		return err
+	}
+	if *payrollDay < 0 || *payrollDay > 28 {
+		return errs.Field("payroll-day", "发放日 %d 应为 1–28，或 0（不运行）", *payrollDay)
+	}
+	if *payrollDay > 0 {
+		a.schedulePayroll(ctx, *payrollDay)
 	}
 	if *proactiveAt != "off" {
 		if err := a.scheduleProactive(ctx, *proactiveAt); err != nil {

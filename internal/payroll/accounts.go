@@ -79,7 +79,8 @@ func (s *Service) SetAccount(ctx context.Context, by auth.Principal, a Account) 
 	return a, nil
 }
 
-// GetAccount returns a beneficiary's account, masked, or NotFound.
+// GetAccount returns a beneficiary's account, masked; without one, the
+// social security card (社保卡) they are paid to by ID number.
 func (s *Service) GetAccount(ctx context.Context, by auth.Principal, person int64) (Account, error) {
 	if !by.Can(auth.PayrollRead) && !by.Can(auth.PayeeAccount) {
 		return Account{}, errs.E(errs.Forbidden, "您的角色无权查看发放账户")
@@ -87,12 +88,12 @@ func (s *Service) GetAccount(ctx context.Context, by auth.Principal, person int6
 	if _, err := s.personDivision(ctx, s.DB, by, person); err != nil {
 		return Account{}, err
 	}
-	a := Account{PersonID: person}
+	a := Account{PersonID: person, Bank: SocialSecurityCard}
 	var custodial int
 	err := s.DB.QueryRowContext(ctx, `SELECT bank, account_masked, holder, custodial, custodian, updated_at FROM payee_accounts WHERE person_id = $1`, person).
 		Scan(&a.Bank, &a.Number, &a.Holder, &custodial, &a.Custodian, &a.UpdatedAt)
 	if err == sql.ErrNoRows {
-		return Account{}, errs.E(errs.NotFound, "人员 %d 未登记发放账户，发放至社保卡", person)
+		return a, nil
 	}
 	a.Custodial = custodial == 1
 	return a, err

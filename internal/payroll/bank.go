@@ -166,10 +166,7 @@ func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period,
 		}
 		f.rows++
 		rows++
-		name := p.program
-		if s.ProgramName != nil {
-			name = s.ProgramName(p.program)
-		}
+		name := s.programName(p.program)
 		return f.w.Write([]string{ref, holder, string(id), bank, account, fmt.Sprintf("%d.%02d", p.fen/100, p.fen%100), name, p.period, custodial, custodian, p.name})
 	}
 	const cols = `l.program, l.person_id, l.fen, l.division, p.name, p.id_enc, a.bank, a.account_enc, a.holder, a.custodial, a.custodian`
@@ -330,12 +327,13 @@ func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabul
 			fe.Add(row, "结果“%s”应为 成功 或 失败", r.Get(cols["result"]))
 			continue
 		}
-		var n int
-		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM ledger WHERE period = $1 AND program = $2 AND person_id = $3 AND kind <> 'recovery'`, period, program, person).Scan(&n); err != nil {
+		var div sql.NullString
+		err := s.DB.QueryRowContext(ctx, `SELECT MIN(division) FROM ledger WHERE period = $1 AND program = $2 AND person_id = $3 AND kind <> 'recovery'`, period, program, person).Scan(&div)
+		if err != nil && err != sql.ErrNoRows {
 			return ReturnReport{}, err
 		}
-		if n == 0 {
-			fe.Add(row, "流水号 %s 不是本系统发出的付款", ref)
+		if !div.Valid || !by.Covers(div.String) {
+			fe.Add(row, "流水号 %s 不是您管辖范围内发出的付款", ref)
 			continue
 		}
 		rets = append(rets, ret{period, program, status, r.Get(cols["reason"]), person})

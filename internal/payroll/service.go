@@ -47,6 +47,13 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
+func (s *Service) programName(id string) string {
+	if s.ProgramName != nil {
+		return s.ProgramName(id)
+	}
+	return id
+}
+
 // Run computes the monthly payroll of period (YYYY-MM): a regular line for
 // every entitlement running in the month, back payments not yet paid,
 // recoveries for months paid beyond a stop date and their deduction from
@@ -54,8 +61,8 @@ func (s *Service) now() time.Time {
 // process gets an errs.Conflict saying it is running. Running a period again
 // adds only what is missing (new grants, say).
 func (s *Service) Run(ctx context.Context, by auth.Principal, period string, opt Options, progress io.Writer) (Result, error) {
-	if !by.Can(auth.PayrollRun) {
-		return Result{}, errs.E(errs.Forbidden, "您的角色无权运行发放")
+	if !by.Can(auth.PayrollRun) || by.Prefix() != "31" {
+		return Result{}, errs.E(errs.Forbidden, "只有全市范围的市管理员可以运行发放")
 	}
 	first, last, err := ParsePeriod(period)
 	if err != nil {
