@@ -75,6 +75,10 @@ const (
 	TokenAdmin    Permission = "token.admin"
 	DataGenerate  Permission = "data.generate"
 	SystemOperate Permission = "system.operate"
+	PayrollRead   Permission = "payroll.read"    // the ledger, bank files and figures in scope
+	PayrollRun    Permission = "payroll.run"     // run the city's payroll and campaigns
+	PayrollSign   Permission = "payroll.signoff" // 签发: release a district's bank files
+	PayeeAccount  Permission = "payroll.account" // record where a beneficiary is paid
 	// Monitoring (低收入人口动态监测).
 	MonitorRead  Permission = "monitor.read"  // warnings, tasks, dashboard in the jurisdiction
 	MonitorVisit Permission = "monitor.visit" // record visits and dispositions of tasks
@@ -84,14 +88,15 @@ const (
 )
 
 var permissions = map[Role][]Permission{
-	Clerk:         {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList},
-	Adviser:       {DivisionRead, PersonRead, ExportList, MonitorRead, MonitorVisit},
-	Reviewer:      {DivisionRead, PersonRead, PersonFullID, ExportList, MonitorRead},
-	Approver:      {DivisionRead, PersonRead, PersonFullID, ExportList},
-	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, MonitorRead, MonitorVisit, MonitorPlan},
-	CityAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate,
+	Clerk:    {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList, PayeeAccount},
+	Adviser:  {DivisionRead, PersonRead, ExportList, MonitorRead, MonitorVisit},
+	Reviewer: {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead, MonitorRead},
+	Approver: {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead, PayrollSign},
+	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, PayrollRead, PayeeAccount,
+		MonitorRead, MonitorVisit, MonitorPlan},
+	CityAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate, PayrollRead, PayrollRun, PayeeAccount,
 		MonitorRead, MonitorVisit, MonitorPlan, FeedImport, MonitorRules},
-	Auditor: {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead, MonitorRead},
+	Auditor: {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead, PayrollRead, MonitorRead},
 }
 
 // Principal is the caller of a service: a staff member, a token acting as
