@@ -30,13 +30,22 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	batch := fs.String("batch", "", "批次号（默认取文件内容的摘要，同一文件重复导入不会重复写入）")
 	source := fs.String("source", "", "来源部门（默认按数据类型）")
 	goodOnly := fs.Bool("good-only", false, "有错误行时仍导入正确的行")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	// The file may come before or after the flags.
+	var files []string
+	for rest := args[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		rest = fs.Args()[1:]
 	}
-	if fs.NArg() != 1 {
+	if len(files) != 1 {
 		return errs.E(errs.Invalid, "请给出一个文件：minzheng import %s … FILE", what)
 	}
-	path := fs.Arg(0)
+	path := files[0]
 	content, err := os.ReadFile(path)
 	if err != nil {
 		return errs.E(errs.Invalid, "无法读取文件 %s：%v", path, err)
