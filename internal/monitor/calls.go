@@ -121,7 +121,7 @@ func (s *Service) Sweep(ctx context.Context, p auth.Principal) (SweepStats, erro
 		if err != nil {
 			return err
 		}
-		states, err := loadMeters(ctx, tx, ids)
+		states, err := loadMeters(ctx, s.DB.Dialect, tx, ids)
 		if err != nil {
 			return err
 		}

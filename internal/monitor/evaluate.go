@@ -34,12 +34,28 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 	for _, r := range rules {
 		maxSuppress = max(maxSuppress, r.SuppressDays)
 	}
+	// When every rule watches recipients only, households without an
+	// active entitlement are dropped before anything else is read.
+	recipientsOnly := true
+	for _, r := range rules {
+		recipientsOnly = recipientsOnly && (r.Population == Recipients || r.Population == DibaoEdge)
+	}
 	seen := map[int64]bool{}
 	var persons []int64
-	for _, m := range touched {
-		if !seen[m.person] {
-			seen[m.person] = true
-			persons = append(persons, m.person)
+	for start := 0; start < len(touched); start += chunk {
+		part := touched[start:min(start+chunk, len(touched))]
+		var watched map[int64]bool
+		if recipientsOnly && part[0].household != 0 {
+			var err error
+			if watched, err = s.recipientHouseholds(ctx, tx, part); err != nil {
+				return 0, err
+			}
+		}
+		for _, m := range part {
+			if !seen[m.person] && (watched == nil || watched[m.household]) {
+				seen[m.person] = true
+				persons = append(persons, m.person)
+			}
 		}
 	}
 	standard := 0.0
@@ -57,7 +73,7 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 		for _, sb := range subs {
 			hh = append(hh, sb.household)
 		}
-		recent, err := recentWarnings(ctx, tx, hh, now.AddDate(0, 0, -maxSuppress))
+		recent, err := recentWarnings(ctx, s.DB.Dialect, tx, hh, now.AddDate(0, 0, -maxSuppress))
 		if err != nil {
 			return raised, err
 		}
@@ -92,6 +108,25 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 	return raised, nil
 }
 
+// recipientHouseholds returns which households of the matches hold an
+// active entitlement.
+func (s *Service) recipientHouseholds(ctx context.Context, tx *sql.Tx, ms []match) (map[int64]bool, error) {
+	args := make([]any, 0, len(ms))
+	for _, m := range ms {
+		args = append(args, m.household)
+	}
+	out := map[int64]bool{}
+	err := scanEach(ctx, tx, `SELECT DISTINCT household_id FROM entitlements WHERE status = 'active' AND household_id IN (`+ph(s.DB.Dialect, 1, len(args))+`)`, args, func(r *sql.Rows) error {
+		var id int64
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		out[id] = true
+		return nil
+	})
+	return out, err
+}
+
 func inPopulation(p Population, e *Env) bool {
 	switch p {
 	case Recipients:
@@ -112,9 +147,8 @@ func (s *Service) subjects(ctx context.Context, tx *sql.Tx, persons []int64, fee
 		args[i] = p
 	}
 	// Every member of the persons' households.
-	rows, err := tx.QueryContext(ctx, `SELECT m.id, m.household_id, m.birth_date, m.death_date, m.lives_alone, m.monthly_income, m.disability_grade, h.residence_division
-		FROM persons m JOIN households h ON h.id = m.household_id
-		WHERE m.household_id IN (SELECT household_id FROM persons WHERE id IN (`+placeholders(1, len(args))+`))`, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT m.id, m.household_id, m.birth_date, m.death_date, m.lives_alone, m.monthly_income, m.disability_grade, m.residence_division
+		FROM persons m WHERE m.household_id IN (SELECT household_id FROM persons WHERE id IN (`+ph(s.DB.Dialect, 1, len(args))+`))`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: subjects: %w", err)
 	}
@@ -159,7 +193,7 @@ func (s *Service) subjects(ctx context.Context, tx *sql.Tx, persons []int64, fee
 		}
 	}
 	if len(hargs) > 0 {
-		if err := scanEach(ctx, tx, `SELECT household_id, program FROM entitlements WHERE status = 'active' AND household_id IN (`+placeholders(1, len(hargs))+`)`, hargs, func(r *sql.Rows) error {
+		if err := scanEach(ctx, tx, `SELECT household_id, program FROM entitlements WHERE status = 'active' AND household_id IN (`+ph(s.DB.Dialect, 1, len(hargs))+`)`, hargs, func(r *sql.Rows) error {
 			var id int64
 			var prog string
 			if err := r.Scan(&id, &prog); err != nil {
@@ -179,7 +213,7 @@ func (s *Service) subjects(ctx context.Context, tx *sql.Tx, persons []int64, fee
 		}
 		if feed == Medical {
 			from := now.AddDate(0, -3, 0).Format(time.DateOnly)
-			if err := scanEach(ctx, tx, `SELECT household_id, SUM(amount) FROM feed_facts WHERE feed_type = 'medical' AND valid_from >= $1 AND household_id IN (`+placeholders(2, len(hargs))+`) GROUP BY household_id`,
+			if err := scanEach(ctx, tx, `SELECT household_id, SUM(amount) FROM feed_facts WHERE feed_type = 'medical' AND valid_from >= $1 AND household_id IN (`+ph(s.DB.Dialect, 2, len(hargs))+`) GROUP BY household_id`,
 				append([]any{from}, hargs...), func(r *sql.Rows) error {
 					var id int64
 					var sum float64
@@ -208,18 +242,21 @@ func (s *Service) subjects(ctx context.Context, tx *sql.Tx, persons []int64, fee
 	case Unemployment:
 		today := now.Format(time.DateOnly)
 		from := now.AddDate(0, 0, -90).Format(time.DateOnly)
-		err = scanEach(ctx, tx, `SELECT person_id FROM feed_facts WHERE feed_type = 'unemployment' AND valid_from >= $1 AND (valid_to IS NULL OR valid_to >= $2) AND person_id IN (`+placeholders(3, len(args))+`)`,
-			append([]any{from, today}, args...), func(r *sql.Rows) error {
+		// By household (the index facts have), then by person.
+		err = scanEach(ctx, tx, `SELECT person_id FROM feed_facts WHERE feed_type = 'unemployment' AND valid_from >= $1 AND (valid_to IS NULL OR valid_to >= $2) AND household_id IN (`+ph(s.DB.Dialect, 3, len(hargs))+`)`,
+			append([]any{from, today}, hargs...), func(r *sql.Rows) error {
 				var id int64
 				if err := r.Scan(&id); err != nil {
 					return err
 				}
-				subs[index[id]].env.Unemployed = true
+				if i, ok := index[id]; ok {
+					subs[i].env.Unemployed = true
+				}
 				return nil
 			})
 	case Arrears:
-		err = scanEach(ctx, tx, `SELECT person_id, amount, detail FROM feed_facts WHERE feed_type = 'arrears' AND person_id IN (`+placeholders(1, len(args))+`) ORDER BY valid_from`,
-			args, func(r *sql.Rows) error {
+		err = scanEach(ctx, tx, `SELECT person_id, amount, detail FROM feed_facts WHERE feed_type = 'arrears' AND household_id IN (`+ph(s.DB.Dialect, 1, len(hargs))+`) ORDER BY valid_from`,
+			hargs, func(r *sql.Rows) error {
 				var id int64
 				var amount float64
 				var detail string
@@ -230,7 +267,11 @@ func (s *Service) subjects(ctx context.Context, tx *sql.Tx, persons []int64, fee
 				if _, m, ok := strings.Cut(detail, "|"); ok {
 					fmt.Sscan(m, &months)
 				}
-				e := &subs[index[id]].env
+				i, ok := index[id]
+				if !ok {
+					return nil
+				}
+				e := &subs[i].env
 				e.Arrears = ArrearsEnv{Amount: amount, Months: months}
 				return nil
 			})
@@ -273,7 +314,7 @@ type warnKey struct {
 	household int64
 }
 
-func recentWarnings(ctx context.Context, tx *sql.Tx, households []int64, since time.Time) (map[warnKey]time.Time, error) {
+func recentWarnings(ctx context.Context, d db.Dialect, tx *sql.Tx, households []int64, since time.Time) (map[warnKey]time.Time, error) {
 	out := map[warnKey]time.Time{}
 	if len(households) == 0 {
 		return out, nil
@@ -282,7 +323,7 @@ func recentWarnings(ctx context.Context, tx *sql.Tx, households []int64, since t
 	for _, h := range households {
 		args = append(args, h)
 	}
-	err := scanEach(ctx, tx, `SELECT rule_code, household_id, MAX(raised_at) FROM warnings WHERE raised_at >= $1 AND household_id IN (`+placeholders(2, len(households))+`) GROUP BY rule_code, household_id`,
+	err := scanEach(ctx, tx, `SELECT rule_code, household_id, MAX(raised_at) FROM warnings WHERE raised_at >= $1 AND household_id IN (`+ph(d, 2, len(households))+`) GROUP BY rule_code, household_id`,
 		args, func(r *sql.Rows) error {
 			var k warnKey
 			var at string

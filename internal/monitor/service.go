@@ -276,7 +276,7 @@ func (w *writer) run(recs []Record) error {
 }
 
 // chunk is how many keys go into one IN list.
-const chunk = 500
+const chunk = 1000
 
 // matchPersons finds the persons of the records by the keyed hash of
 // their ID numbers.
@@ -294,7 +294,7 @@ func (w *writer) matchPersons(recs []Record) ([]match, error) {
 			}
 			byHash[string(h)] = append(byHash[string(h)], &part[i])
 		}
-		rows, err := w.tx.QueryContext(w.ctx, `SELECT id_hash, id, household_id, residence_division, birth_date, death_date FROM persons WHERE id_hash IN (`+placeholders(1, len(args))+`)`, args...)
+		rows, err := w.tx.QueryContext(w.ctx, `SELECT id_hash, id, household_id, residence_division, birth_date, death_date FROM persons WHERE id_hash IN (`+ph(w.s.DB.Dialect, 1, len(args))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("monitor: match: %w", err)
 		}
@@ -351,7 +351,7 @@ func (w *writer) matchDevices(recs []Record, kind string) ([]match, error) {
 			args = append(args, k)
 		}
 		rows, err := w.tx.QueryContext(w.ctx, `SELECT d.device_id, d.person_id, d.household_id, h.residence_division FROM monitor_devices d
-			JOIN households h ON h.id = d.household_id WHERE d.kind = $1 AND d.device_id IN (`+placeholders(2, len(part))+`)`, args...)
+			JOIN households h ON h.id = d.household_id WHERE d.kind = $1 AND d.device_id IN (`+ph(w.s.DB.Dialect, 2, len(part))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("monitor: match devices: %w", err)
 		}
@@ -383,7 +383,13 @@ func (w *writer) matchDevices(recs []Record, kind string) ([]match, error) {
 	return out, nil
 }
 
-func placeholders(from, n int) string {
+// ph returns n placeholders numbered from from: "?" on SQLite, where
+// binding numbered ones looks each name up (quadratic in a long list; "?"
+// after $1…$k takes k+1, k+2 …), "$from, …" on PostgreSQL.
+func ph(d db.Dialect, from, n int) string {
+	if d == db.SQLite {
+		return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+	}
 	var b strings.Builder
 	for i := range n {
 		if i > 0 {
@@ -465,7 +471,7 @@ func (w *writer) knownFacts(ms []match) (map[string]bool, error) {
 		for _, m := range part {
 			args = append(args, m.rec.factKey(w.req.Type, m.person))
 		}
-		rows, err := w.tx.QueryContext(w.ctx, `SELECT fact_key FROM feed_facts WHERE feed_type = $1 AND fact_key IN (`+placeholders(2, len(part))+`)`, args...)
+		rows, err := w.tx.QueryContext(w.ctx, `SELECT fact_key FROM feed_facts WHERE feed_type = $1 AND fact_key IN (`+ph(w.s.DB.Dialect, 2, len(part))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("monitor: known facts: %w", err)
 		}
@@ -498,7 +504,7 @@ func (w *writer) insertFacts(ms []match) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("(" + placeholders(i*cols+1, cols) + ")")
+			b.WriteString("(" + ph(w.s.DB.Dialect, i*cols+1, cols) + ")")
 			var to any
 			if m.rec.ValidTo != "" {
 				to = m.rec.ValidTo

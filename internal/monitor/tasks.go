@@ -28,7 +28,7 @@ func (s *Service) insertTask(ctx context.Context, tx *sql.Tx, t Task, assignees 
 			}
 		}
 		if len(cands) > 0 {
-			err := tx.QueryRowContext(ctx, `SELECT name FROM users WHERE role = 'adviser' AND disabled = 0 AND division IN (`+placeholders(1, len(cands))+`)
+			err := tx.QueryRowContext(ctx, `SELECT name FROM users WHERE role = 'adviser' AND disabled = 0 AND division IN (`+ph(s.DB.Dialect, 1, len(cands))+`)
 				ORDER BY LENGTH(division) DESC, id LIMIT 1`, cands...).Scan(&who)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return 0, fmt.Errorf("monitor: route task: %w", err)

@@ -76,7 +76,7 @@ func (w *writer) water(recs []Record) ([]match, error) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	states, err := loadMeters(w.ctx, w.tx, ids)
+	states, err := loadMeters(w.ctx, w.s.DB.Dialect, w.tx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (w *writer) water(recs []Record) ([]match, error) {
 			delete(states, id)
 		}
 	}
-	if err := saveMeters(w.ctx, w.tx, states); err != nil {
+	if err := saveMeters(w.ctx, w.s.DB.Dialect, w.tx, states); err != nil {
 		return nil, err
 	}
 	n, err := w.s.evaluate(w.ctx, w.tx, Water, touched, w.batchID, w.now, meters)
@@ -118,7 +118,7 @@ func (w *writer) water(recs []Record) ([]match, error) {
 	return touched, err
 }
 
-func loadMeters(ctx context.Context, tx *sql.Tx, ids []string) (map[string]*meterState, error) {
+func loadMeters(ctx context.Context, d db.Dialect, tx *sql.Tx, ids []string) (map[string]*meterState, error) {
 	out := make(map[string]*meterState, len(ids))
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
@@ -126,7 +126,7 @@ func loadMeters(ctx context.Context, tx *sql.Tx, ids []string) (map[string]*mete
 		for i, id := range part {
 			args[i] = id
 		}
-		err := scanEach(ctx, tx, `SELECT device_id, days, days_with_use, cur_day, cur_use, first_hour, last_hour, last_use_hour FROM meter_state WHERE device_id IN (`+placeholders(1, len(part))+`)`,
+		err := scanEach(ctx, tx, `SELECT device_id, days, days_with_use, cur_day, cur_use, first_hour, last_hour, last_use_hour FROM meter_state WHERE device_id IN (`+ph(d, 1, len(part))+`)`,
 			args, func(r *sql.Rows) error {
 				var id, first, last string
 				var lastUse sql.NullString
@@ -153,7 +153,7 @@ func parseHour(s string) time.Time {
 	return t
 }
 
-func saveMeters(ctx context.Context, tx *sql.Tx, states map[string]*meterState) error {
+func saveMeters(ctx context.Context, d db.Dialect, tx *sql.Tx, states map[string]*meterState) error {
 	ids := make([]string, 0, len(states))
 	for id := range states {
 		ids = append(ids, id)
@@ -171,7 +171,7 @@ func saveMeters(ctx context.Context, tx *sql.Tx, states map[string]*meterState) 
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("(" + placeholders(i*cols+1, cols) + ")")
+			b.WriteString("(" + ph(d, i*cols+1, cols) + ")")
 			var lastUse any
 			if !st.lastUse.IsZero() {
 				lastUse = st.lastUse.UTC().Format(hourLayout)

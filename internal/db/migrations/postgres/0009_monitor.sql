@@ -34,7 +34,6 @@ CREATE TABLE feed_facts (
 );
 CREATE UNIQUE INDEX feed_facts_key ON feed_facts (feed_type, fact_key);
 CREATE INDEX feed_facts_household ON feed_facts (household_id, feed_type, valid_from);
-CREATE INDEX feed_facts_person ON feed_facts (person_id, feed_type);
 
 CREATE TABLE monitor_devices (
     device_id    TEXT PRIMARY KEY,
