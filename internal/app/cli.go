@@ -29,7 +29,7 @@ const usage = `minzheng — 上海民政业务平台
 用法: minzheng <命令> [参数]
 
 命令:
-  serve     启动 Web 服务与 API（--addr :8080，--demo 首次启动时载入演示城市）
+  serve     启动 Web 服务与 API（--addr :8080，--demo 首次启动时载入演示城市，--monitor-at 04:00 每日全量预警）
   user      工作人员账号：user add --name N --role R --division CODE | user list | user passwd --name N
   token     接口令牌：token create --user NAME [--label L]
   gen       生成合成人口：gen --persons N --seed S
@@ -160,6 +160,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demo := fs.Bool("demo", false, "首次启动时载入演示城市（约 2 万人）和演示账号")
 	demoPersons := fs.Int64("demo-persons", 20000, "演示城市的人口数")
 	proactiveAt := fs.String("proactive-at", "02:00", "每天几点（上海时间 HH:MM）运行免申即享；off 为不运行")
+	monitorAt := fs.String("monitor-at", "04:00", "每天几点（上海时间 HH:MM）运行全量预警并上报超期任务；off 为不运行")
 	payrollDay := fs.Int("payroll-day", 1, "每月几号（上海时间 03:00）计算当月发放，待各区签发；0 为不运行")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -173,6 +174,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	go a.Events.Run(ctx, 5*time.Second)
+	if *monitorAt != "off" {
+		if err := a.scheduleMonitor(ctx, *monitorAt); err != nil {
+			return err
+		}
+	}
 	if *payrollDay < 0 || *payrollDay > 28 {
 		return errs.Field("payroll-day", "发放日 %d 应为 1–28，或 0（不运行）", *payrollDay)
 	}

@@ -126,6 +126,7 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 	var w *writer
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		w = &writer{s: s, ctx: ctx, tx: tx, p: p, now: now, res: &res, req: req}
+		defer w.close()
 		return w.run(recs)
 	})
 	if errors.Is(err, errRefused) {
@@ -227,6 +228,30 @@ type writer struct {
 	res     *Result
 	req     ImportRequest
 	batchID int64
+	stmts   map[string]*sql.Stmt
+}
+
+// query runs q in the batch's transaction through a statement prepared
+// once per text: the IN lists of full chunks repeat the same text.
+func (w *writer) query(q string, args ...any) (*sql.Rows, error) {
+	st, ok := w.stmts[q]
+	if !ok {
+		var err error
+		if st, err = w.tx.PrepareContext(w.ctx, q); err != nil {
+			return nil, err
+		}
+		if w.stmts == nil {
+			w.stmts = map[string]*sql.Stmt{}
+		}
+		w.stmts[q] = st
+	}
+	return st.QueryContext(w.ctx, args...)
+}
+
+func (w *writer) close() {
+	for _, st := range w.stmts {
+		st.Close()
+	}
 }
 
 func (w *writer) problem(line int, kind, format string, args ...any) {
@@ -294,7 +319,7 @@ func (w *writer) matchPersons(recs []Record) ([]match, error) {
 			}
 			byHash[string(h)] = append(byHash[string(h)], &part[i])
 		}
-		rows, err := w.tx.QueryContext(w.ctx, `SELECT id_hash, id, household_id, residence_division, birth_date, death_date FROM persons WHERE id_hash IN (`+ph(w.s.DB.Dialect, 1, len(args))+`)`, args...)
+		rows, err := w.query(`SELECT id_hash, id, household_id, residence_division, birth_date, death_date FROM persons WHERE id_hash IN (`+ph(w.s.DB.Dialect, 1, len(args))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("monitor: match: %w", err)
 		}
@@ -429,6 +454,14 @@ func (w *writer) facts(recs []Record) ([]match, error) {
 	if w.res.Rejected > 0 && !w.req.GoodOnly {
 		return nil, errRefused
 	}
+	// In household and person order, the facts' indexes are written
+	// nearly in order instead of at random places of a large B-tree.
+	sort.SliceStable(ms, func(i, j int) bool {
+		if ms[i].household != ms[j].household {
+			return ms[i].household < ms[j].household
+		}
+		return ms[i].person < ms[j].person
+	})
 	// Facts already on record.
 	known, err := w.knownFacts(ms)
 	if err != nil {
@@ -471,7 +504,7 @@ func (w *writer) knownFacts(ms []match) (map[string]bool, error) {
 		for _, m := range part {
 			args = append(args, m.rec.factKey(w.req.Type, m.person))
 		}
-		rows, err := w.tx.QueryContext(w.ctx, `SELECT fact_key FROM feed_facts WHERE feed_type = $1 AND fact_key IN (`+ph(w.s.DB.Dialect, 2, len(part))+`)`, args...)
+		rows, err := w.query(`SELECT fact_key FROM feed_facts WHERE feed_type = $1 AND fact_key IN (`+ph(w.s.DB.Dialect, 2, len(part))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("monitor: known facts: %w", err)
 		}
@@ -495,16 +528,32 @@ func (w *writer) insertFacts(ms []match) error {
 	const cols = 11
 	const per = 500
 	created := db.Now(w.now)
-	for start := 0; start < len(ms); start += per {
-		part := ms[start:min(start+per, len(ms))]
+	statement := func(n int) string {
 		var b strings.Builder
 		b.WriteString(`INSERT INTO feed_facts (batch, feed_type, fact_key, person_id, household_id, source, valid_from, valid_to, amount, detail, created_at) VALUES `)
-		args := make([]any, 0, len(part)*cols)
-		for i, m := range part {
+		for i := range n {
 			if i > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString("(" + ph(w.s.DB.Dialect, i*cols+1, cols) + ")")
+		}
+		b.WriteString(` ON CONFLICT (feed_type, fact_key) DO NOTHING`)
+		return b.String()
+	}
+	// One statement, prepared once, for every full group of rows.
+	var full *sql.Stmt
+	if len(ms) >= per {
+		var err error
+		if full, err = w.tx.PrepareContext(w.ctx, statement(per)); err != nil {
+			return fmt.Errorf("monitor: prepare facts: %w", err)
+		}
+		defer full.Close()
+	}
+	args := make([]any, 0, per*cols)
+	for start := 0; start < len(ms); start += per {
+		part := ms[start:min(start+per, len(ms))]
+		args = args[:0]
+		for _, m := range part {
 			var to any
 			if m.rec.ValidTo != "" {
 				to = m.rec.ValidTo
@@ -521,8 +570,13 @@ func (w *writer) insertFacts(ms []match) error {
 			args = append(args, w.batchID, string(w.req.Type), m.rec.factKey(w.req.Type, m.person), m.person, m.household, w.req.Source,
 				m.rec.ValidFrom, to, m.rec.Amount, detail, created)
 		}
-		b.WriteString(` ON CONFLICT (feed_type, fact_key) DO NOTHING`)
-		if _, err := w.tx.ExecContext(w.ctx, b.String(), args...); err != nil {
+		var err error
+		if len(part) == per {
+			_, err = full.ExecContext(w.ctx, args...)
+		} else {
+			_, err = w.tx.ExecContext(w.ctx, statement(len(part)), args...)
+		}
+		if err != nil {
 			return fmt.Errorf("monitor: insert facts: %w", err)
 		}
 	}

@@ -8,7 +8,6 @@ package monitor
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -169,12 +168,14 @@ func (r Record) naturalKey(t FeedType) string {
 // factKey is the natural key with the person in place of the ID number,
 // stored to recognise a fact sent again in another batch.
 func (r Record) factKey(t FeedType, personID int64) string {
+	// The person is zero-padded so that text order is number order: a
+	// batch sorted by person inserts its keys in index order.
 	k := r.naturalKey(t)
 	if !t.ByDevice() {
 		if _, rest, ok := strings.Cut(k, "|"); ok {
-			return fmt.Sprintf("%d|%s", personID, rest)
+			return fmt.Sprintf("%012d|%s", personID, rest)
 		}
-		return strconv.FormatInt(personID, 10)
+		return fmt.Sprintf("%012d", personID)
 	}
 	return k
 }
