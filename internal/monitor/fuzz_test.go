@@ -89,3 +89,26 @@ func FuzzTableOf(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMoment checks the fast path for "2006-01-02 15:04" against
+// time.Parse: both accept the same strings and agree on the time.
+func FuzzMoment(f *testing.F) {
+	for _, s := range []string{"2025-07-20 13:00", "2025-07-20T13:05:09", "2025-02-30 10:00", "2025-13-01 00:00", "1999-01-01 00:00", "2025-07-20 24:00"} {
+		f.Add(s)
+	}
+	cst := time.FixedZone("CST", 8*3600)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := monitor.FastMoment(s)
+		if !ok {
+			return
+		}
+		layout := "2006-01-02 15:04"
+		if len(s) == 19 {
+			layout = "2006-01-02 15:04:05"
+		}
+		want, err := time.ParseInLocation(layout, strings.Replace(s, "T", " ", 1), cst)
+		if err != nil || !want.Equal(got) {
+			t.Errorf("%q: fast %v, time.Parse %v %v", s, got, want, err)
+		}
+	})
+}

@@ -8,6 +8,7 @@ package monitor
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,7 +161,7 @@ func (r Record) naturalKey(t FeedType) string {
 	case Arrears:
 		return r.Key + "|" + r.Detail + "|" + r.ValidFrom
 	case Water, Call:
-		return r.Key + "|" + r.Hour.Format(hourLayout)
+		return r.Key + "|" + strconv.FormatInt(r.Hour.Unix(), 10)
 	}
 	return r.Key
 }

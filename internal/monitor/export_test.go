@@ -1,0 +1,4 @@
+package monitor
+
+// FastMoment exposes fastMoment to the fuzz test.
+var FastMoment = fastMoment
