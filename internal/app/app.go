@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"minzheng/internal/admin"
+	"minzheng/internal/assistance"
 	"minzheng/internal/audit"
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
@@ -52,6 +53,7 @@ type App struct {
 	Eligibility *eligibility.Service
 	Proactive   *eligibility.Proactive
 	Leases      *jobs.Leases
+	Assistance  *assistance.Service
 	Now         func() time.Time
 	// KeyCreated reports that this start created the secret key.
 	KeyCreated bool
@@ -94,6 +96,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Eligibility = &eligibility.Service{Registry: a.Registry, Policies: policies, Now: func() time.Time { return a.Now() }}
 	a.Leases = jobs.NewLeases(d, func() time.Time { return a.Now() })
 	a.Proactive = &eligibility.Proactive{DB: d, Registry: a.Registry, Policies: policies, Audit: a.Audit, Now: func() time.Time { return a.Now() }}
+	a.Assistance = &assistance.Service{DB: d, Registry: a.Registry, Policies: policies, Audit: a.Audit, Suite: suite, Tree: tree,
+		DataDir: cfg.DataDir, Now: func() time.Time { return a.Now() }}
 	// A change of income, disability or death re-decides the household's
 	// entitlements at once (the incremental path of the proactive grant).
 	a.Registry.OnChange = func(ctx context.Context, personID int64) error {
@@ -132,6 +136,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 	(&admin.HTTP{Auth: a.Auth, Audit: a.Audit, Divisions: a.Divisions, Render: render}).Routes(r)
 	(&division.HTTP{Service: a.Divisions, Render: render}).Routes(r)
 	(&registry.HTTP{Service: a.Registry, Render: render}).Routes(r)
+	// ROUTES-PENDING
 	(&eligibility.HTTP{Service: a.Eligibility, Proactive: a.Proactive, RunProactive: a.RunProactive, Render: render, DistrictName: a.Divisions.Tree.Name}).Routes(r)
 
 	r.Handle("GET /static/", web.Static())

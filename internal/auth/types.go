@@ -75,16 +75,27 @@ const (
 	TokenAdmin    Permission = "token.admin"
 	DataGenerate  Permission = "data.generate"
 	SystemOperate Permission = "system.operate"
+	// Social assistance (社会救助): who may move a case from one state to
+	// another is data (assistance.Transitions); these say who may read
+	// cases, start them, add materials, file verification data and put
+	// their relatives on file.
+	ApplicationRead     Permission = "application.read"
+	ApplicationCreate   Permission = "application.create"
+	ApplicationMaterial Permission = "application.material"
+	ApplicationVerify   Permission = "application.verify" // file department data (经济状况核对)
+	RelativeRegister    Permission = "relative.register"  // 经办人员亲属备案
 )
 
 var permissions = map[Role][]Permission{
-	Clerk:         {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList},
-	Adviser:       {DivisionRead, PersonRead, ExportList},
-	Reviewer:      {DivisionRead, PersonRead, PersonFullID, ExportList},
-	Approver:      {DivisionRead, PersonRead, PersonFullID, ExportList},
-	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin},
-	CityAdmin:     {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate},
-	Auditor:       {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead},
+	Clerk: {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList,
+		ApplicationRead, ApplicationCreate, ApplicationMaterial, ApplicationVerify, RelativeRegister},
+	Adviser:       {DivisionRead, PersonRead, ExportList, ApplicationRead, ApplicationMaterial, RelativeRegister},
+	Reviewer:      {DivisionRead, PersonRead, PersonFullID, ExportList, ApplicationRead, RelativeRegister},
+	Approver:      {DivisionRead, PersonRead, PersonFullID, ExportList, ApplicationRead, RelativeRegister},
+	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, ApplicationRead, ApplicationVerify},
+	CityAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate,
+		ApplicationRead, ApplicationVerify},
+	Auditor: {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead, ApplicationRead},
 }
 
 // Principal is the caller of a service: a staff member, a token acting as
