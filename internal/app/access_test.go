@@ -91,7 +91,8 @@ func getFor(path func(f *accessFixture, d string) string) requestFunc {
 }
 
 // accessTable has one entry per /api/v1 route. A route without an entry
-// fails TestAPIAccess: decide who may call it before shipping it.
+// fails TestAPIAccess: decide who may call it before shipping it. The
+// social assistance entries are added in assistance_access_test.go.
 var accessTable = map[string]routeCase{
 	"GET /api/v1/openapi.json": {
 		request: getPath("/api/v1/openapi.json"),
@@ -211,7 +212,9 @@ type accessFixture struct {
 	cross     int64             // registered in 徐汇, living in 浦东
 	numbers   map[int64]string  // full ID numbers of the persons above
 	callers   []caller
-	n         int // makes names and ID numbers unique
+	n         int              // makes names and ID numbers unique
+	apps      map[string]int64 // district → an open social assistance application
+	heads     map[int64]string // application → its applicant's ID number
 }
 
 // caller is one identity of the walk.

@@ -136,7 +136,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 	(&admin.HTTP{Auth: a.Auth, Audit: a.Audit, Divisions: a.Divisions, Render: render}).Routes(r)
 	(&division.HTTP{Service: a.Divisions, Render: render}).Routes(r)
 	(&registry.HTTP{Service: a.Registry, Render: render}).Routes(r)
-	// ROUTES-PENDING
+	(&assistance.HTTP{Service: a.Assistance, Render: render}).Routes(r)
 	(&eligibility.HTTP{Service: a.Eligibility, Proactive: a.Proactive, RunProactive: a.RunProactive, Render: render, DistrictName: a.Divisions.Tree.Name}).Routes(r)
 
 	r.Handle("GET /static/", web.Static())

@@ -674,6 +674,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			{name: "evaluate, unknown field", req: post(evaluate, adviser, map[string]any{"program": "dibao", "person": head.ID}), status: 422, badReq: true, field: "person"},
 			{name: "evaluate, person outside the jurisdiction", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "dibao", PersonID: outsider.ID}), status: 404},
 		}
+		samples = append(samples, assistanceSamples(t, s, clerk, adviser, admin, committee, number, outsider.ID)...)
 		exercised := map[string]bool{}
 		for _, sm := range samples {
 			t.Run(sm.name, func(t *testing.T) {

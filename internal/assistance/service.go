@@ -761,7 +761,7 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (Case, er
 	}
 	for _, t := range Transitions {
 		if t.From == a.State && t.Allows(p.Role) {
-			var req []string
+			req := []string{}
 			for _, r := range t.Requires {
 				req = append(req, r.Label())
 			}

@@ -1,0 +1,229 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"minzheng/internal/app"
+	"minzheng/internal/assistance"
+	"minzheng/internal/auth"
+	"minzheng/internal/idcard"
+	"minzheng/internal/registry"
+)
+
+// chainServer is an app with staff of every role in 徐汇 and 浦东, a second
+// reviewer and approver in 徐汇, and city-wide staff, for walking the
+// social assistance chain through the API.
+type chainServer struct {
+	*apiServer
+	tokens    map[string]string // role_district, or reviewer_b / approver_b (徐汇)
+	committee string
+	seq       int
+}
+
+func newChainServer(t *testing.T, cfg app.Config) *chainServer {
+	t.Helper()
+	s := &chainServer{apiServer: openServer(t, cfg), tokens: map[string]string{}}
+	for _, d := range []string{xuhui, pudong} {
+		for _, r := range auth.Roles {
+			name := fmt.Sprintf("%s_%s", r, d)
+			s.tokens[name] = s.staff(t, name, r, d)
+		}
+	}
+	for _, r := range []auth.Role{auth.CityAdmin, auth.Auditor} {
+		name := fmt.Sprintf("%s_%s", r, city)
+		s.tokens[name] = s.staff(t, name, r, city)
+	}
+	s.tokens["reviewer_b"] = s.staff(t, "reviewer_b", auth.Reviewer, xuhui)
+	s.tokens["approver_b"] = s.staff(t, "approver_b", auth.Approver, xuhui)
+	s.committee = firstCommittee(t, s.App.Divisions.Tree, xuhui)
+	return s
+}
+
+func (s *chainServer) number(region string) string {
+	s.seq++
+	return idcard.Build(region, time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, s.seq), s.seq)
+}
+
+// newCase registers a 徐汇 couple (she is registered in 安徽) and starts
+// an application for 低保 and 临时救助 through the API as the 徐汇 clerk.
+// It returns the application, the head's and the spouse's ID numbers.
+func (s *chainServer) newCase(t *testing.T) (int64, string, string) {
+	t.Helper()
+	ctx := context.Background()
+	headNo, spouseNo := s.number(xuhui), s.number("340104")
+	head, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "周户主", IDNumber: headNo, HukouDivision: s.committee, ResidenceDivision: s.committee, MonthlyIncome: 700})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "吴配偶", IDNumber: spouseNo, ResidenceDivision: s.committee, HouseholdID: head.HouseholdID, Relation: "配偶"}); err != nil {
+		t.Fatal(err)
+	}
+	rec := s.serve(jsonRequest(t, "POST", "/api/v1/applications", s.tokens["clerk_"+xuhui], assistance.NewApplication{PersonID: head.ID, Programs: []string{"dibao", "temporary"}}))
+	if rec.Code != 201 {
+		t.Fatalf("start an application: %d %s", rec.Code, rec.Body.String())
+	}
+	var a assistance.Application
+	json.Unmarshal(rec.Body.Bytes(), &a)
+	return a.ID, headNo, spouseNo
+}
+
+// fullMove is a move that records everything any transition may require.
+func fullMove(to assistance.State) assistance.Move {
+	return assistance.Move{To: to, Note: "经核实情况属实", Reasons: []string{"家庭人均收入高于低保标准"}, Amounts: map[string]int64{"dibao": 120000, "temporary": 30000}}
+}
+
+func (s *chainServer) move(t *testing.T, id int64, tok string, m assistance.Move) *httptest.ResponseRecorder {
+	t.Helper()
+	return s.serve(jsonRequest(t, "POST", fmt.Sprintf("/api/v1/applications/%d/transitions", id), tok, m))
+}
+
+func (s *chainServer) state(t *testing.T, id int64) assistance.Case {
+	t.Helper()
+	var c assistance.Case
+	s.get(t, fmt.Sprintf("/api/v1/applications/%d", id), s.tokens["auditor_"+city], 200, &c)
+	return c
+}
+
+// advance moves a case along 受理 → 核对 → 入户调查 → 公示 → 区审核 → 审批
+// until it reaches the state, recording what each step requires, as the
+// 徐汇 staff of the first role each transition allows.
+func (s *chainServer) advance(t *testing.T, id int64, headNo string, target assistance.State) {
+	t.Helper()
+	route := []assistance.State{assistance.Submitted, assistance.Verifying, assistance.Visiting, assistance.Notice, assistance.Review, assistance.Approval}
+	for i := 0; route[i] != target; i++ {
+		from, to := route[i], route[i+1]
+		s.prepare(t, id, headNo, from, to)
+		tr, _ := assistance.Find(from, to)
+		if rec := s.move(t, id, s.tokens[fmt.Sprintf("%s_%s", tr.Roles[0], xuhui)], fullMove(to)); rec.Code != 200 {
+			t.Fatalf("advance %d from %s to %s: %d %s", id, from, to, rec.Code, rec.Body.String())
+		}
+	}
+}
+
+// prepare records what the transition from one state to another requires
+// beyond the move itself: department data, a photo, the end of the notice.
+func (s *chainServer) prepare(t *testing.T, id int64, headNo string, from, to assistance.State) {
+	t.Helper()
+	switch {
+	case from == assistance.Verifying:
+		body := assistance.VerificationBatch{Records: []assistance.VerificationRecord{{IDNumber: headNo, Source: "pension", Amount: 700}}}
+		if rec := s.serve(jsonRequest(t, "POST", fmt.Sprintf("/api/v1/applications/%d/verification", id), s.tokens["clerk_"+xuhui], body)); rec.Code != 201 {
+			t.Fatalf("verification: %d %s", rec.Code, rec.Body.String())
+		}
+	case from == assistance.Visiting && to == assistance.Notice:
+		if rec := s.serve(materialRequest(t, id, s.tokens["adviser_"+xuhui], "visit_photo", "家中.jpg", []byte("\xff\xd8\xffphoto"))); rec.Code != 201 {
+			t.Fatalf("photo: %d %s", rec.Code, rec.Body.String())
+		}
+	case from == assistance.Notice:
+		// The seven days of public notice have passed.
+		if _, err := s.App.DB.ExecContext(context.Background(), `UPDATE applications SET notice_until = '2000-01-01' WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestAssistanceTransitionsRefused walks every transition of the chain
+// through the API: each is refused for every role that may not make it,
+// for every caller outside the case's jurisdiction (as absent), and — for
+// the transitions that decide — for a staff member whose relative on file
+// is in the household, while someone outside the relationship succeeds.
+func TestAssistanceTransitionsRefused(t *testing.T) {
+	eachDB(t, func(t *testing.T, cfg app.Config) {
+		s := newChainServer(t, cfg)
+		for _, tr := range assistance.Transitions {
+			t.Run(fmt.Sprintf("%s to %s", tr.From, tr.To), func(t *testing.T) {
+				id, headNo, spouseNo := s.newCase(t)
+				s.advance(t, id, headNo, tr.From)
+				s.prepare(t, id, headNo, tr.From, tr.To)
+				body := fullMove(tr.To)
+				for name, tok := range s.tokens {
+					var role auth.Role
+					var district string
+					for _, r := range auth.Roles {
+						for _, d := range []string{xuhui, pudong, city} {
+							if name == fmt.Sprintf("%s_%s", r, d) {
+								role, district = r, d
+							}
+						}
+					}
+					if role == "" || (district != pudong && tr.Allows(role)) {
+						continue // the second reviewer and approver; those allowed
+					}
+					want := 403
+					if district == pudong && (tr.Allows(role) || role == auth.Clerk || role == auth.Adviser || role == auth.Reviewer || role == auth.Approver) {
+						want = 404 // a case outside the jurisdiction reads as absent
+					}
+					if rec := s.move(t, id, tok, body); rec.Code != want {
+						t.Errorf("%s: status %d, want %d; %s", name, rec.Code, want, truncate(rec.Body.String()))
+					}
+				}
+				if c := s.state(t, id); c.State != tr.From || c.Conflict {
+					t.Fatalf("after the refusals: state %s, conflict %v; want %s, no conflict", c.State, c.Conflict, tr.From)
+				}
+				actor := fmt.Sprintf("%s_%s", tr.Roles[0], xuhui)
+				if tr.Independent {
+					// The actor puts the spouse on file as a relative: the
+					// decision is refused and the case flagged.
+					rel := assistance.NewRelative{Name: "吴配偶", IDNumber: spouseNo, Relation: "表妹"}
+					if rec := s.serve(jsonRequest(t, "POST", "/api/v1/relatives", s.tokens[actor], rel)); rec.Code != 201 {
+						t.Fatalf("relative: %d %s", rec.Code, rec.Body.String())
+					}
+					if rec := s.move(t, id, s.tokens[actor], body); rec.Code != 403 {
+						t.Errorf("%s with a relative in the household: status %d, want 403; %s", actor, rec.Code, truncate(rec.Body.String()))
+					}
+					if c := s.state(t, id); c.State != tr.From || !c.Conflict {
+						t.Errorf("after the conflict refusal: state %s, conflict %v; want %s, flagged", c.State, c.Conflict, tr.From)
+					}
+					actor = string(tr.Roles[0]) + "_b"
+				}
+				if rec := s.move(t, id, s.tokens[actor], body); rec.Code != 200 {
+					t.Fatalf("%s: status %d, want 200; %s", actor, rec.Code, rec.Body.String())
+				}
+				if c := s.state(t, id); c.State != tr.To {
+					t.Errorf("after the move: state %s, want %s", c.State, tr.To)
+				}
+			})
+		}
+
+		t.Run("a related clerk may start the chain, and flags it", func(t *testing.T) {
+			id, _, spouseNo := s.newCase(t)
+			rel := assistance.NewRelative{Name: "吴配偶", IDNumber: spouseNo, Relation: "姐妹"}
+			if rec := s.serve(jsonRequest(t, "POST", "/api/v1/relatives", s.tokens["clerk_"+xuhui], rel)); rec.Code != 201 {
+				t.Fatalf("relative: %d %s", rec.Code, rec.Body.String())
+			}
+			if rec := s.move(t, id, s.tokens["clerk_"+xuhui], assistance.Move{To: assistance.Verifying}); rec.Code != 200 {
+				t.Fatalf("move: %d %s", rec.Code, rec.Body.String())
+			}
+			if c := s.state(t, id); !c.Conflict {
+				t.Error("the case is not flagged")
+			}
+		})
+
+		t.Run("approval writes the entitlement", func(t *testing.T) {
+			id, headNo, _ := s.newCase(t)
+			s.advance(t, id, headNo, assistance.Approval)
+			if rec := s.move(t, id, s.tokens["approver_"+xuhui], fullMove(assistance.Granted)); rec.Code != 200 {
+				t.Fatalf("approve: %d %s", rec.Code, rec.Body.String())
+			}
+			c := s.state(t, id)
+			var fen int64
+			if err := s.App.DB.QueryRowContext(context.Background(), `SELECT monthly_fen FROM entitlements WHERE program = 'dibao' AND household_id = $1 AND status = 'active' AND proactive = 0`,
+				c.HouseholdID).Scan(&fen); err != nil || fen != 120000 {
+				t.Errorf("entitlement: %d fen, %v", fen, err)
+			}
+			rec := s.serve(newRequest("GET", fmt.Sprintf("/applications/%d/letter", id), "", "", nil))
+			if rec.Code != 303 {
+				t.Errorf("letter without a session: %d, want a redirect to the login", rec.Code)
+			}
+		})
+
+		if res, err := s.App.Audit.Verify(context.Background()); err != nil || !res.OK {
+			t.Fatalf("audit verify: %+v, %v", res, err)
+		}
+	})
+}
