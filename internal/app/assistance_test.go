@@ -4,7 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,6 +231,94 @@ func TestAssistanceTransitionsRefused(t *testing.T) {
 
 		if res, err := s.App.Audit.Verify(context.Background()); err != nil || !res.OK {
 			t.Fatalf("audit verify: %+v, %v", res, err)
+		}
+	})
+}
+
+// TestAssistancePages goes through the social assistance pages as a clerk
+// in a browser would: worklist, a new application, the case page, a move,
+// a department file, the public notice and the relatives page.
+func TestAssistancePages(t *testing.T) {
+	eachDB(t, func(t *testing.T, cfg app.Config) {
+		s := newChainServer(t, cfg)
+		ctx := context.Background()
+		_, pw, err := s.App.Auth.CreateUser(ctx, auth.System(), auth.NewUser{Name: "clerk_web", Role: auth.Clerk, Division: xuhui})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(s.Handler)
+		defer srv.Close()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		read := func(r *http.Response, err error) (int, string, string) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			return r.StatusCode, string(b), r.Header.Get("Location")
+		}
+		if code, _, _ := read(c.PostForm(srv.URL+"/login", url.Values{"name": {"clerk_web"}, "password": {pw}})); code != http.StatusSeeOther {
+			t.Fatalf("login: %d", code)
+		}
+		code, page, _ := read(c.Get(srv.URL + "/applications"))
+		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+		if code != 200 || m == nil || !strings.Contains(page, "受理新申请") {
+			t.Fatalf("worklist: %d", code)
+		}
+		csrf := m[1]
+		headNo := s.number(xuhui)
+		head, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "孙网页", IDNumber: headNo, HukouDivision: s.committee, ResidenceDivision: s.committee, MonthlyIncome: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _, loc := read(c.PostForm(srv.URL+"/applications", url.Values{"csrf": {csrf}, "person_id": {fmt.Sprint(head.ID)}, "programs": {"dibao", "temporary"}, "deposits": {"1200.50"}}))
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/applications/") {
+			t.Fatalf("create: %d %s", code, loc)
+		}
+		code, page, _ = read(c.Get(srv.URL + loc))
+		if code != 200 || !strings.Contains(page, "孙网页") || !strings.Contains(page, "1200.50") || !strings.Contains(page, `data-to="verifying"`) {
+			t.Fatalf("case page: %d\n%s", code, page)
+		}
+		code, _, loc2 := read(c.PostForm(srv.URL+loc+"/move", url.Values{"csrf": {csrf}, "to": {"verifying"}}))
+		if code != http.StatusSeeOther {
+			t.Fatalf("move: %d", code)
+		}
+		code, page, _ = read(c.Get(srv.URL + loc2))
+		if code != 200 || !strings.Contains(page, "已办理：经济状况核对") || !strings.Contains(page, "导入核对数据") {
+			t.Fatalf("after the move: %d", code)
+		}
+		var body strings.Builder
+		mw := multipart.NewWriter(&body)
+		mw.WriteField("csrf", csrf)
+		w, _ := mw.CreateFormFile("file", "核对.csv")
+		fmt.Fprintf(w, "身份证号,数据来源,金额,说明\n%s,养老金,500,社保中心\n%s,银行存款,8000,\n", headNo, headNo)
+		mw.Close()
+		code, _, _ = read(c.Post(srv.URL+loc+"/verification", mw.FormDataContentType(), strings.NewReader(body.String())))
+		if code != http.StatusSeeOther {
+			t.Fatalf("verification upload: %d", code)
+		}
+		code, page, _ = read(c.Get(srv.URL + loc))
+		if code != 200 || !strings.Contains(page, "社保中心") || !strings.Contains(page, "8000.00") {
+			t.Fatalf("report on the case page: %d", code)
+		}
+		// Public pages need no session.
+		code, page, _ = read(http.Get(srv.URL + "/notices"))
+		if code != 200 || !strings.Contains(page, "社会救助公示") {
+			t.Fatalf("notices: %d", code)
+		}
+		code, page, _ = read(c.Get(srv.URL + "/relatives"))
+		if code != 200 || !strings.Contains(page, "经办人员亲属备案") {
+			t.Fatalf("relatives: %d", code)
+		}
+		code, _, _ = read(c.PostForm(srv.URL+"/relatives", url.Values{"csrf": {csrf}, "name": {"孙亲属"}, "id_number": {s.number(xuhui)}, "relation": {"兄弟"}}))
+		if code != http.StatusSeeOther {
+			t.Fatalf("relative: %d", code)
+		}
+		code, page, _ = read(c.Get(srv.URL + loc + "/letter"))
+		if code != http.StatusConflict {
+			t.Fatalf("letter of an open case: %d", code)
 		}
 	})
 }

@@ -142,9 +142,9 @@ func (h *HTTP) createPage(w http.ResponseWriter, r *http.Request) error {
 // caseData is what the case page shows.
 type caseData struct {
 	Case          Case
-	MaterialKinds map[string]string
-	Sources       []Source
-	Flash         string
+	MaterialKinds []MaterialKind
+	CanVerify     bool
+	CanUpload     bool
 }
 
 func (h *HTTP) casePage(w http.ResponseWriter, r *http.Request) error {
@@ -161,7 +161,13 @@ func (h *HTTP) casePage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page := web.PageFor(r, "救助申请详情")
-	page.Data = caseData{Case: c, MaterialKinds: MaterialKinds, Sources: Sources, Flash: r.URL.Query().Get("done")}
+	page.Data = caseData{Case: c, MaterialKinds: MaterialKindList, CanVerify: p.Can(auth.ApplicationVerify) && c.State == Verifying,
+		CanUpload: p.Can(auth.ApplicationMaterial) && !c.State.Final()}
+	if to := State(r.URL.Query().Get("done")); to != "" {
+		if info, ok := to.Info(); ok {
+			page.Flash = "已办理：" + info.Label
+		}
+	}
 	return h.Render.Render(w, http.StatusOK, "application", page)
 }
 

@@ -813,7 +813,7 @@ func (s *Service) materials(ctx context.Context, id int64) ([]Material, error) {
 		if err := rows.Scan(&m.ID, &m.Kind, &m.FileName, &m.ContentType, &m.Size, &m.SHA256, &m.UploadedBy, &at); err != nil {
 			return nil, err
 		}
-		m.CreatedAt = db.ParseTime(at)
+		m.CreatedAt, m.KindLabel = db.ParseTime(at), MaterialKinds[m.Kind]
 		out = append(out, m)
 	}
 	return out, rows.Err()

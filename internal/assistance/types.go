@@ -301,13 +301,29 @@ type Material struct {
 	SHA256      string    `json:"sha256"`
 	UploadedBy  string    `json:"uploaded_by"`
 	CreatedAt   time.Time `json:"created_at"`
+	KindLabel   string    `json:"-"`
 }
 
-// MaterialKinds are the kinds of material, with their Chinese names.
-var MaterialKinds = map[string]string{
-	"id_card": "身份证明", "hukou_book": "户口簿", "income_proof": "收入证明", "property_proof": "财产证明",
-	"medical_bill": "医疗费用单据", "visit_photo": "入户调查照片", "other": "其他材料",
+// MaterialKind is a kind of material with its Chinese name.
+type MaterialKind struct {
+	ID    string
+	Label string
 }
+
+// MaterialKindList lists the kinds of material in form order.
+var MaterialKindList = []MaterialKind{
+	{"id_card", "身份证明"}, {"hukou_book", "户口簿"}, {"income_proof", "收入证明"}, {"property_proof", "财产证明"},
+	{"medical_bill", "医疗费用单据"}, {"visit_photo", "入户调查照片"}, {"other", "其他材料"},
+}
+
+// MaterialKinds maps each kind of material to its Chinese name.
+var MaterialKinds = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range MaterialKindList {
+		m[k.ID] = k.Label
+	}
+	return m
+}()
 
 // Objection is an objection lodged during the public notice.
 type Objection struct {

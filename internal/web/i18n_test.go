@@ -18,6 +18,7 @@ import (
 	"text/template/parse"
 	"unicode"
 
+	"minzheng/internal/assistance"
 	"minzheng/internal/auth"
 	"minzheng/internal/division"
 	"minzheng/internal/registry"
@@ -51,6 +52,10 @@ var knownDynamic = map[string]bool{
 	".Relation.Label":      true, // household members
 	".Role.Label":          true, // users list
 	"roleLabel .User.Role": true, // layout, home (a parenthesised pipeline prints bare)
+	".StateLabel":          true, // assistance: application states
+	".To.Label":            true, // assistance: the state a step moved to
+	".SourceLabel":         true, // assistance: verification data sources
+	".KindLabel":           true, // assistance: material kinds
 }
 
 // use is one place a template passes a string to t.
@@ -237,6 +242,23 @@ func goLabels(t *testing.T) map[string]string {
 	}
 	for _, sex := range []string{"M", "F"} {
 		add(registry.Person{Sex: sex}.SexLabel(), "registry.Person.SexLabel")
+	}
+	// Social assistance: states, transitions, programmes, data sources and
+	// kinds of material (applications, application, letter templates).
+	for _, x := range assistance.States {
+		add(x.Label, "assistance.States")
+	}
+	for _, x := range assistance.Transitions {
+		add(x.Label, "assistance.Transitions")
+	}
+	for _, x := range assistance.Programs {
+		add(x.Label, "assistance.Programs")
+	}
+	for _, x := range assistance.Sources {
+		add(x.Label, "assistance.Sources")
+	}
+	for _, x := range assistance.MaterialKindList {
+		add(x.Label, "assistance.MaterialKindList")
 	}
 	for title, from := range pageTitles(t) {
 		add(title, from)
