@@ -230,3 +230,33 @@ func (a *App) scheduleProactive(ctx context.Context, at string) error {
 	})
 	return nil
 }
+
+// RecheckJob is the name of the annual re-check job's lease.
+const RecheckJob = "assistance-recheck"
+
+// RunRechecks opens the social assistance re-checks due on a date, under
+// its lease, so that two processes never open them twice at once.
+func (a *App) RunRechecks(ctx context.Context, on time.Time) (assistance.RecheckStats, error) {
+	if _, err := a.Leases.Acquire(ctx, RecheckJob, time.Hour); errors.Is(err, jobs.ErrHeld) {
+		return assistance.RecheckStats{}, errs.E(errs.Conflict, "年度复核正在另一进程中运行，请稍后再试")
+	} else if err != nil {
+		return assistance.RecheckStats{}, err
+	}
+	defer a.Leases.Release(context.WithoutCancel(ctx), RecheckJob, "")
+	return a.Assistance.OpenRechecks(ctx, auth.System(), on)
+}
+
+// scheduleRechecks opens the due re-checks every day at hh:mm Shanghai
+// time, in one process of those sharing the database.
+func (a *App) scheduleRechecks(ctx context.Context, at string) error {
+	var hour, minute int
+	if _, err := fmt.Sscanf(at, "%d:%d", &hour, &minute); err != nil || hour > 23 || minute > 59 {
+		return errs.Field("recheck-at", "时间“%s”应为 HH:MM，或 off", at)
+	}
+	shanghai := time.FixedZone("CST", 8*3600)
+	go a.Leases.Daily(ctx, a.Log, RecheckJob+"-daily", hour, minute, shanghai, time.Hour, func(ctx context.Context, day time.Time) error {
+		_, err := a.RunRechecks(ctx, day)
+		return err
+	})
+	return nil
+}

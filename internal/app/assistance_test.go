@@ -322,3 +322,32 @@ func TestAssistancePages(t *testing.T) {
 		}
 	})
 }
+
+// TestCLIRecheck opens the annual re-check of a case approved more than a
+// year before, once.
+func TestCLIRecheck(t *testing.T) {
+	eachDB(t, func(t *testing.T, cfg app.Config) {
+		s := newChainServer(t, cfg)
+		id, headNo, _ := s.newCase(t)
+		s.advance(t, id, headNo, assistance.Approval)
+		if rec := s.move(t, id, s.tokens["approver_"+xuhui], fullMove(assistance.Granted)); rec.Code != 200 {
+			t.Fatalf("approve: %d %s", rec.Code, rec.Body.String())
+		}
+		later := time.Now().AddDate(1, 0, 2).Format(time.DateOnly)
+		for _, want := range []int{1, 0} {
+			out, stderr, code := run(t, cfg, "run", "recheck", "--as-of", later)
+			var st assistance.RecheckStats
+			if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Opened != want || st.AsOf != later {
+				t.Fatalf("run recheck: code %d, out %q, err %q; want %d opened", code, out, stderr, want)
+			}
+		}
+		if _, stderr, code := run(t, cfg, "run", "recheck", "--as-of", "2025-13-01"); code == 0 || !strings.Contains(stderr, "as-of") {
+			t.Errorf("bad date: code %d, %q", code, stderr)
+		}
+		var list assistance.List
+		s.get(t, "/api/v1/applications?state=submitted", s.tokens["clerk_"+xuhui], 200, &list)
+		if list.Total != 1 || list.Items[0].Kind != "recheck" || list.Items[0].ParentID != id {
+			t.Errorf("after the run: %+v", list)
+		}
+	})
+}

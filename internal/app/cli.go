@@ -32,6 +32,7 @@ const usage = `minzheng — 上海民政业务平台
   gen       生成合成人口：gen --persons N --seed S
   eval      计算一个家庭的待遇资格：eval --program ID --as-of YYYY-MM-DD --case FILE.json
   run       批处理：run proactive --as-of YYYY-MM-DD（免申即享：全市人口逐项计算，只写入变化）
+            run recheck --as-of YYYY-MM-DD（社会救助年度复核：为批准满一年的家庭发起复核申请）
   simulate  政策模拟测算：simulate --set dibao.standard=1700 --from 2025-07-01 [--xlsx 文件]
   audit     审计日志：audit verify | audit list [--limit N]
   backup    备份 SQLite 数据库：backup --to FILE
@@ -146,6 +147,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demo := fs.Bool("demo", false, "首次启动时载入演示城市（约 2 万人）和演示账号")
 	demoPersons := fs.Int64("demo-persons", 20000, "演示城市的人口数")
 	proactiveAt := fs.String("proactive-at", "02:00", "每天几点（上海时间 HH:MM）运行免申即享；off 为不运行")
+	recheckAt := fs.String("recheck-at", "03:00", "每天几点（上海时间 HH:MM）发起到期的社会救助年度复核；off 为不运行")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -159,6 +161,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *proactiveAt != "off" {
 		if err := a.scheduleProactive(ctx, *proactiveAt); err != nil {
+			return err
+		}
+	}
+	if *recheckAt != "off" {
+		if err := a.scheduleRechecks(ctx, *recheckAt); err != nil {
 			return err
 		}
 	}
@@ -436,6 +443,9 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 
 // cmdRun runs a batch job once: run proactive --as-of DATE.
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "recheck" {
+		return cmdRunRecheck(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "proactive" {
 		return errs.E(errs.Invalid, "用法：minzheng run proactive --as-of YYYY-MM-DD")
 	}
@@ -454,6 +464,32 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer a.Close()
 	st, err := a.RunProactive(ctx, auth.System(), on, stderr)
+	if err != nil {
+		return err
+	}
+	out, _ := json.Marshal(st)
+	fmt.Fprintln(stdout, string(out))
+	return nil
+}
+
+// cmdRunRecheck opens the annual re-checks (年度复核) due on a date, under
+// the same lease as the scheduled job, and prints what it did as JSON.
+func cmdRunRecheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlags("run recheck", stderr)
+	asOf := fs.String("as-of", time.Now().Format(time.DateOnly), "日期 YYYY-MM-DD：为此前满一年批准的家庭发起复核")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	on, err := parseDay("as-of", *asOf)
+	if err != nil {
+		return err
+	}
+	a, err := c.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	st, err := a.RunRechecks(ctx, on)
 	if err != nil {
 		return err
 	}
