@@ -202,6 +202,7 @@ func (a *App) bootstrap(ctx context.Context, stdout io.Writer, demo bool, person
 				auth.NewUser{Name: "xuhui_reviewer", Display: "徐汇区审核员", Role: auth.Reviewer, Division: "310104"},
 				auth.NewUser{Name: "pudong_clerk", Display: "浦东新区受理员", Role: auth.Clerk, Division: "310115"},
 				auth.NewUser{Name: "auditor", Display: "审计员", Role: auth.Auditor, Division: "310000"},
+				auth.NewUser{Name: "xuhui_approver", Display: "徐汇区审批员", Role: auth.Approver, Division: "310104"},
 			)
 		}
 		fmt.Fprintln(stdout, "首次启动，已创建以下账号（密码只显示这一次，请妥善保存）：")
@@ -221,6 +222,16 @@ func (a *App) bootstrap(ctx context.Context, stdout io.Writer, demo bool, person
 		if n == 0 {
 			fmt.Fprintf(stdout, "正在生成演示城市（%d 人）…\n", persons)
 			if _, err := a.Generate(ctx, persons, 1, io.Discard); err != nil {
+				return err
+			}
+			// Last month's entitlements and payroll, so the pages have
+			// something to show; districts then sign off.
+			now := a.Now()
+			month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
+			if _, err := a.RunProactive(ctx, auth.System(), month, io.Discard); err != nil {
+				return err
+			}
+			if _, err := a.Payroll.Run(ctx, auth.System(), month.Format("2006-01"), payroll.Options{}, io.Discard); err != nil {
 				return err
 			}
 		}
