@@ -314,3 +314,43 @@ test('journey 4: the admin creates a clerk for 天平路街道, who can then log
   }
   await screenshot(clerk.page, '13-persons-new-clerk');
 });
+
+test('journey 5: the 徐汇 approver signs off last month\'s payroll for 徐汇区; 浦东 is not theirs', { timeout: JOURNEY_TIMEOUT }, async () => {
+  const { page, me } = await login('xuhui_approver');
+  assert.match(me, /审批员.*徐汇区/s, `header “${me}”`);
+  await page.getByRole('link', { name: '待遇发放', exact: true }).click();
+  await page.waitForLoadState('load');
+  assert.equal(new URL(page.url()).pathname, '/payroll');
+  // The demo computed last month's payroll at start; an approver cannot run one.
+  assert.equal(await page.locator('form[action="/payroll/run"]').count(), 0, 'no run form for an approver');
+  const period = page.locator('#payroll-periods tbody tr a').first();
+  const periodText = (await period.innerText()).trim();
+  assert.match(periodText, /^\d{4}-\d{2}$/);
+  await screenshot(page, '14-payroll-approver');
+  await period.click();
+  await page.waitForLoadState('load');
+
+  // Only 徐汇区 rows, each awaiting sign-off, and one sign-off button for 徐汇区.
+  const districts = await page.locator('#payroll-figures tbody tr td:first-child').allInnerTexts();
+  assert.ok(districts.length > 0, 'figures for 徐汇区');
+  for (const d of districts) assert.equal(d.trim(), '徐汇区');
+  const sign = page.getByRole('button', { name: /签发\s*徐汇区/ });
+  assert.equal(await sign.count(), 1, 'one sign-off button');
+  assert.equal(await page.locator('form[action$="/signoff"] input[value="310115"]').count(), 0, 'no 浦东 sign-off');
+  await page.locator('div.chart canvas').first().waitFor();
+  await screenshot(page, '15-payroll-period');
+  const posted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/signoff'));
+  await sign.click();
+  assert.equal((await posted).status(), 200, 'POST signoff');
+  await page.waitForLoadState('load');
+  assert.match(await page.locator('#signoff-result').innerText(), /已签发/);
+  for (const cell of await page.locator('#payroll-figures tbody tr td:last-child').allInnerTexts()) {
+    assert.equal(cell.trim(), 'xuhui_approver', 'every 徐汇区 row shows who signed');
+  }
+  assert.equal(await page.getByRole('button', { name: /签发\s*徐汇区/ }).count(), 0, 'signed once only');
+  await screenshot(page, '16-payroll-signed');
+
+  // The figures export is an Excel file.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: '导出 Excel' }).click()]);
+  assert.match(download.suggestedFilename(), new RegExp(`^payroll-${periodText}\\.xlsx$`));
+});

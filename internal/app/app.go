@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,7 @@ import (
 	"minzheng/internal/errs"
 	"minzheng/internal/httpx"
 	"minzheng/internal/jobs"
+	"minzheng/internal/payroll"
 	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 	"minzheng/internal/secret"
@@ -54,6 +56,7 @@ type App struct {
 	Proactive   *eligibility.Proactive
 	Leases      *jobs.Leases
 	Assistance  *assistance.Service
+	Payroll     *payroll.Service
 	Now         func() time.Time
 	// KeyCreated reports that this start created the secret key.
 	KeyCreated bool
@@ -98,6 +101,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Proactive = &eligibility.Proactive{DB: d, Registry: a.Registry, Policies: policies, Audit: a.Audit, Now: func() time.Time { return a.Now() }}
 	a.Assistance = &assistance.Service{DB: d, Registry: a.Registry, Policies: policies, Audit: a.Audit, Suite: suite, Tree: tree,
 		DataDir: cfg.DataDir, Now: func() time.Time { return a.Now() }}
+	a.Payroll = &payroll.Service{DB: d, Suite: suite, Audit: a.Audit, Leases: a.Leases, Dir: filepath.Join(cfg.DataDir, "payroll"),
+		Now: func() time.Time { return a.Now() }, ProgramName: a.programName, HouseholdPrograms: map[string]bool{}}
+	for _, id := range policies.IDs() {
+		if p, _ := policies.Get(id); p.Entity == "household" {
+			a.Payroll.HouseholdPrograms[id] = true
+		}
+	}
 	// A change of income, disability or death re-decides the household's
 	// entitlements at once (the incremental path of the proactive grant).
 	a.Registry.OnChange = func(ctx context.Context, personID int64) error {
@@ -115,6 +125,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// programName names a programme (its current name) or a campaign.
+func (a *App) programName(id string) string {
+	if p, ok := a.Policies.Get(id); ok {
+		return p.NameOn(a.Now())
+	}
+	var name string
+	if a.DB.QueryRow(`SELECT name FROM campaigns WHERE id = $1`, id).Scan(&name) == nil {
+		return name
+	}
+	return id
 }
 
 // Close closes the database.
@@ -137,6 +159,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 	(&division.HTTP{Service: a.Divisions, Render: render}).Routes(r)
 	(&registry.HTTP{Service: a.Registry, Render: render}).Routes(r)
 	(&assistance.HTTP{Service: a.Assistance, Render: render}).Routes(r)
+	(&payroll.HTTP{Service: a.Payroll, Render: render, DistrictName: a.Divisions.Tree.Name}).Routes(r)
 	(&eligibility.HTTP{Service: a.Eligibility, Proactive: a.Proactive, RunProactive: a.RunProactive, Render: render, DistrictName: a.Divisions.Tree.Name}).Routes(r)
 
 	r.Handle("GET /static/", web.Static())
@@ -214,6 +237,23 @@ func (a *App) RunProactive(ctx context.Context, by auth.Principal, on time.Time,
 	}
 	defer a.Leases.Release(context.WithoutCancel(ctx), ProactiveJob, "")
 	return a.Proactive.Run(ctx, by, on, progress)
+}
+
+// schedulePayroll computes each month's payroll on day of the month at
+// 03:00 Shanghai time, in one process of those sharing the database. Bank
+// files wait for each district approver's sign-off (签发) in the UI.
+func (a *App) schedulePayroll(ctx context.Context, day int) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	go a.Leases.Daily(ctx, a.Log, payroll.Job+"-monthly", 3, 0, shanghai, 2*time.Hour, func(ctx context.Context, on time.Time) error {
+		if on.Day() != day {
+			return nil
+		}
+		res, err := a.Payroll.Run(ctx, auth.System(), on.Format("2006-01"), payroll.Options{}, io.Discard)
+		if err == nil {
+			a.Log.Info("payroll computed", "period", res.Period, "lines", res.Lines, "new_lines", res.NewLines, "amount_total", res.AmountTotal)
+		}
+		return err
+	})
 }
 
 // scheduleProactive runs the proactive grant every day at hh:mm Shanghai

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -18,7 +19,9 @@ import (
 	"minzheng/internal/auth"
 	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
+	"minzheng/internal/payroll"
 	"minzheng/internal/policy"
+	"minzheng/internal/tabular"
 )
 
 const usage = `minzheng — 上海民政业务平台
@@ -33,6 +36,9 @@ const usage = `minzheng — 上海民政业务平台
   eval      计算一个家庭的待遇资格：eval --program ID --as-of YYYY-MM-DD --case FILE.json
   run       批处理：run proactive --as-of YYYY-MM-DD（免申即享：全市人口逐项计算，只写入变化）
             run recheck --as-of YYYY-MM-DD（社会救助年度复核：为批准满一年的家庭发起复核申请）
+            run payroll --period YYYY-MM（月度发放：写入发放台账并生成各区各银行的发放文件）
+            run campaign --id ID --name 名称 --rule 规则 --amount 金额 --as-of 日期（一次性发放）
+  payroll   payroll returns FILE（导入银行回盘文件，失败的付款在下次发放时重发）
   simulate  政策模拟测算：simulate --set dibao.standard=1700 --from 2025-07-01 [--xlsx 文件]
   audit     审计日志：audit verify | audit list [--limit N]
   backup    备份 SQLite 数据库：backup --to FILE
@@ -77,6 +83,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		err = cmdEval(rest, stdout, stderr)
 	case "run":
 		err = cmdRun(ctx, rest, stdout, stderr)
+	case "payroll":
+		err = cmdPayroll(ctx, rest, stdout, stderr)
 	case "simulate":
 		err = cmdSimulate(ctx, rest, stdout, stderr)
 	case "audit":
@@ -148,6 +156,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demoPersons := fs.Int64("demo-persons", 20000, "演示城市的人口数")
 	proactiveAt := fs.String("proactive-at", "02:00", "每天几点（上海时间 HH:MM）运行免申即享；off 为不运行")
 	recheckAt := fs.String("recheck-at", "03:00", "每天几点（上海时间 HH:MM）发起到期的社会救助年度复核；off 为不运行")
+	payrollDay := fs.Int("payroll-day", 1, "每月几号（上海时间 03:00）计算当月发放，待各区签发；0 为不运行")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -158,6 +167,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer a.Close()
 	if err := a.bootstrap(ctx, stdout, *demo, *demoPersons); err != nil {
 		return err
+	}
+	if *payrollDay < 0 || *payrollDay > 28 {
+		return errs.Field("payroll-day", "发放日 %d 应为 1–28，或 0（不运行）", *payrollDay)
+	}
+	if *payrollDay > 0 {
+		a.schedulePayroll(ctx, *payrollDay)
 	}
 	if *proactiveAt != "off" {
 		if err := a.scheduleProactive(ctx, *proactiveAt); err != nil {
@@ -194,6 +209,7 @@ func (a *App) bootstrap(ctx context.Context, stdout io.Writer, demo bool, person
 				auth.NewUser{Name: "xuhui_reviewer", Display: "徐汇区审核员", Role: auth.Reviewer, Division: "310104"},
 				auth.NewUser{Name: "pudong_clerk", Display: "浦东新区受理员", Role: auth.Clerk, Division: "310115"},
 				auth.NewUser{Name: "auditor", Display: "审计员", Role: auth.Auditor, Division: "310000"},
+				auth.NewUser{Name: "xuhui_approver", Display: "徐汇区审批员", Role: auth.Approver, Division: "310104"},
 			)
 		}
 		fmt.Fprintln(stdout, "首次启动，已创建以下账号（密码只显示这一次，请妥善保存）：")
@@ -213,6 +229,16 @@ func (a *App) bootstrap(ctx context.Context, stdout io.Writer, demo bool, person
 		if n == 0 {
 			fmt.Fprintf(stdout, "正在生成演示城市（%d 人）…\n", persons)
 			if _, err := a.Generate(ctx, persons, 1, io.Discard); err != nil {
+				return err
+			}
+			// Last month's entitlements and payroll, so the pages have
+			// something to show; districts then sign off.
+			now := a.Now()
+			month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
+			if _, err := a.RunProactive(ctx, auth.System(), month, io.Discard); err != nil {
+				return err
+			}
+			if _, err := a.Payroll.Run(ctx, auth.System(), month.Format("2006-01"), payroll.Options{}, io.Discard); err != nil {
 				return err
 			}
 		}
@@ -443,15 +469,27 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 
 // cmdRun runs a batch job once: run proactive --as-of DATE.
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "recheck" {
+	const use = "用法：minzheng run proactive --as-of YYYY-MM-DD | run payroll --period YYYY-MM | run campaign --id ID --name 名称 --rule 规则 --amount 金额 --as-of YYYY-MM-DD | run recheck --as-of YYYY-MM-DD"
+	if len(args) == 0 {
+		return errs.E(errs.Invalid, use)
+	}
+	switch args[0] {
+	case "proactive":
+		return cmdRunProactive(ctx, args[1:], stdout, stderr)
+	case "payroll":
+		return cmdRunPayroll(ctx, args[1:], stdout, stderr)
+	case "campaign":
+		return cmdRunCampaign(ctx, args[1:], stdout, stderr)
+	case "recheck":
 		return cmdRunRecheck(ctx, args[1:], stdout, stderr)
 	}
-	if len(args) == 0 || args[0] != "proactive" {
-		return errs.E(errs.Invalid, "用法：minzheng run proactive --as-of YYYY-MM-DD")
-	}
+	return errs.E(errs.Invalid, use)
+}
+
+func cmdRunProactive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, c := newFlags("run proactive", stderr)
 	asOf := fs.String("as-of", time.Now().Format(time.DateOnly), "计算日期 YYYY-MM-DD")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	on, err := parseDay("as-of", *asOf)
@@ -467,9 +505,96 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	out, _ := json.Marshal(st)
-	fmt.Fprintln(stdout, string(out))
-	return nil
+	return printLine(stdout, st)
+}
+
+// cmdRunPayroll runs the month's payroll and writes every district's bank
+// files; it ends with one JSON line of the period's ledger totals.
+func cmdRunPayroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlags("run payroll", stderr)
+	period := fs.String("period", time.Now().Format("2006-01"), "发放期 YYYY-MM")
+	batch := fs.Int("batch", 20000, "每个事务处理的待遇数")
+	noFiles := fs.Bool("no-files", false, "不生成银行发放文件（等待各区签发）")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	res, err := a.Payroll.Run(ctx, auth.System(), *period, payroll.Options{Batch: *batch, Files: !*noFiles}, stderr)
+	if err != nil {
+		return err
+	}
+	return printLine(stdout, res)
+}
+
+// cmdRunCampaign pays a one-off campaign.
+func cmdRunCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlags("run campaign", stderr)
+	var cp payroll.Campaign
+	fs.StringVar(&cp.ID, "id", "", "活动编号，如 2026-spring")
+	fs.StringVar(&cp.Name, "name", "", "活动名称，如 2026 年春节帮困送温暖")
+	fs.StringVar(&cp.Rule, "rule", "", `发放对象规则，如 "dibao" in programs || "tekun" in programs`)
+	fs.StringVar(&cp.Amount, "amount", "", "每人金额（元）或公式，如 household_size * 200")
+	fs.StringVar(&cp.AsOf, "as-of", time.Now().Format(time.DateOnly), "基准日期 YYYY-MM-DD")
+	files := fs.Bool("files", true, "生成银行发放文件")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	res, err := a.Payroll.RunCampaign(ctx, auth.System(), cp, stderr)
+	if err != nil {
+		return err
+	}
+	if *files {
+		paths, err := a.Payroll.WriteBankFiles(ctx, auth.System(), cp.ID, "")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "银行文件 %d 个，在 %s\n", len(paths), filepath.Join(a.Payroll.Dir, cp.ID))
+	}
+	return printLine(stdout, res)
+}
+
+// cmdPayroll handles the payroll's other commands: bank return files.
+func cmdPayroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const use = "用法：minzheng payroll returns FILE（导入银行回盘文件：流水号,结果,原因）"
+	if len(args) == 0 || args[0] != "returns" {
+		return errs.E(errs.Invalid, use)
+	}
+	fs, c := newFlags("payroll returns", stderr)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errs.E(errs.Invalid, use)
+	}
+	name := fs.Arg(0)
+	f, err := os.Open(name)
+	if err != nil {
+		return errs.E(errs.Invalid, "无法打开文件 %s：%v", name, err)
+	}
+	defer f.Close()
+	t, err := tabular.Read(f, name, 200<<20)
+	if err != nil {
+		return errs.E(errs.Invalid, "%s", err.Error())
+	}
+	a, err := c.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	rep, err := a.Payroll.ImportReturns(ctx, auth.System(), t, filepath.Base(name))
+	if err != nil {
+		return err
+	}
+	return printLine(stdout, rep)
 }
 
 // cmdRunRecheck opens the annual re-checks (年度复核) due on a date, under
@@ -558,6 +683,17 @@ func parseDay(flag, v string) (time.Time, error) {
 }
 
 // printJSON writes v as indented JSON with Chinese left readable.
+// printLine prints v as one line of JSON, for scripts that read a batch
+// command's result.
+func printLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

@@ -75,6 +75,10 @@ const (
 	TokenAdmin    Permission = "token.admin"
 	DataGenerate  Permission = "data.generate"
 	SystemOperate Permission = "system.operate"
+	PayrollRead   Permission = "payroll.read"    // the ledger, bank files and figures in scope
+	PayrollRun    Permission = "payroll.run"     // run the city's payroll and campaigns
+	PayrollSign   Permission = "payroll.signoff" // 签发: release a district's bank files
+	PayeeAccount  Permission = "payroll.account" // record where a beneficiary is paid
 	// Social assistance (社会救助): who may move a case from one state to
 	// another is data (assistance.Transitions); these say who may read
 	// cases, start them, add materials, file verification data and put
@@ -87,15 +91,16 @@ const (
 )
 
 var permissions = map[Role][]Permission{
-	Clerk: {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList,
+	Clerk: {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList, PayeeAccount,
 		ApplicationRead, ApplicationCreate, ApplicationMaterial, ApplicationVerify, RelativeRegister},
-	Adviser:       {DivisionRead, PersonRead, ExportList, ApplicationRead, ApplicationMaterial, RelativeRegister},
-	Reviewer:      {DivisionRead, PersonRead, PersonFullID, ExportList, ApplicationRead, RelativeRegister},
-	Approver:      {DivisionRead, PersonRead, PersonFullID, ExportList, ApplicationRead, RelativeRegister},
-	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, ApplicationRead, ApplicationVerify},
-	CityAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate,
+	Adviser:  {DivisionRead, PersonRead, ExportList, ApplicationRead, ApplicationMaterial, RelativeRegister},
+	Reviewer: {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead, ApplicationRead, RelativeRegister},
+	Approver: {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead, PayrollSign, ApplicationRead, RelativeRegister},
+	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, PayrollRead, PayeeAccount,
 		ApplicationRead, ApplicationVerify},
-	Auditor: {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead, ApplicationRead},
+	CityAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate,
+		PayrollRead, PayrollRun, PayeeAccount, ApplicationRead, ApplicationVerify},
+	Auditor: {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead, PayrollRead, ApplicationRead},
 }
 
 // Principal is the caller of a service: a staff member, a token acting as

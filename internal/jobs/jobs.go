@@ -12,6 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"minzheng/internal/db"
@@ -25,20 +29,39 @@ type Leases struct {
 	Now    func() time.Time
 }
 
-// NewLeases returns leases held under a random name for this process.
+// NewLeases returns leases held under this process's name: host, process
+// id and a random part, so that a lease left by a process that died on this
+// host can be taken over at once (see Acquire).
 func NewLeases(d *db.DB, now func() time.Time) *Leases {
-	b := make([]byte, 6)
+	b := make([]byte, 4)
 	rand.Read(b)
 	if now == nil {
 		now = time.Now
 	}
-	return &Leases{DB: d, Holder: hex.EncodeToString(b), Now: now}
+	host, _ := os.Hostname()
+	return &Leases{DB: d, Holder: fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b)), Now: now}
+}
+
+// deadHere reports whether holder names a process on this host that no
+// longer exists (killed, crashed): its lease need not wait to expire.
+func deadHere(holder string) bool {
+	parts := strings.Split(holder, ":")
+	if len(parts) != 3 {
+		return false
+	}
+	host, _ := os.Hostname()
+	pid, err := strconv.Atoi(parts[1])
+	if parts[0] != host || err != nil || pid <= 0 || pid == os.Getpid() {
+		return false
+	}
+	return syscall.Kill(pid, 0) == syscall.ESRCH
 }
 
 // ErrHeld is returned when another process holds the lease.
 var ErrHeld = errors.New("jobs: lease held by another process")
 
-// Acquire takes the lease on name for ttl if it is free, expired or ours.
+// Acquire takes the lease on name for ttl if it is free, expired, ours, or
+// held by a process of this host that has died.
 // It returns the last period the job completed.
 func (l *Leases) Acquire(ctx context.Context, name string, ttl time.Duration) (lastDone string, err error) {
 	now := l.Now().UTC()
@@ -52,7 +75,21 @@ func (l *Leases) Acquire(ctx context.Context, name string, ttl time.Duration) (l
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrHeld
+			var holder string
+			if err := tx.QueryRowContext(ctx, `SELECT holder FROM job_leases WHERE name = $1`, name).Scan(&holder); err != nil {
+				return err
+			}
+			if !deadHere(holder) {
+				return ErrHeld
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE job_leases SET holder = $1, expires_at = $2 WHERE name = $3 AND holder = $4`,
+				l.Holder, db.Now(now.Add(ttl)), name, holder)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return ErrHeld
+			}
 		}
 		return tx.QueryRowContext(ctx, `SELECT last_done FROM job_leases WHERE name = $1`, name).Scan(&lastDone)
 	})

@@ -2,6 +2,9 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -75,6 +78,31 @@ func TestExpiredLeaseIsTaken(t *testing.T) {
 		clock = clock.Add(2 * time.Minute) // a died without releasing
 		if _, err := b.Acquire(ctx, "payroll", time.Minute); err != nil {
 			t.Fatalf("expired lease not taken: %v", err)
+		}
+	})
+}
+
+func TestLeaseOfADeadProcessIsTakenOver(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		// A child process that exits at once leaves a pid nobody holds.
+		cmd := exec.Command("true")
+		if err := cmd.Run(); err != nil {
+			t.Skip("no true(1):", err)
+		}
+		host, _ := os.Hostname()
+		dead := &jobs.Leases{DB: d, Holder: fmt.Sprintf("%s:%d:dead", host, cmd.Process.Pid), Now: time.Now}
+		if _, err := dead.Acquire(ctx, "payroll", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		alive := &jobs.Leases{DB: d, Holder: fmt.Sprintf("%s:%d:live", host, os.Getppid()), Now: time.Now}
+		if _, err := alive.Acquire(ctx, "payroll", time.Hour); err != nil {
+			t.Fatalf("the lease of a dead process was not taken over: %v", err)
+		}
+		// A living holder (the test's parent process) keeps its lease.
+		me := jobs.NewLeases(d, nil)
+		if _, err := me.Acquire(ctx, "payroll", time.Hour); err != jobs.ErrHeld {
+			t.Fatalf("took a living process's lease: %v", err)
 		}
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"minzheng/internal/division"
 	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
+	"minzheng/internal/payroll"
 	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 	"minzheng/internal/web"
@@ -77,6 +78,23 @@ type (
 		Chart      string
 		Query      template.URL
 		Error      string
+	}
+	payrollData struct {
+		Periods []payroll.Period
+		Next    string
+		CanRun  bool
+		Result  *payroll.Result
+		Returns *payroll.ReturnReport
+		Error   string
+	}
+	payrollPeriodData struct {
+		Period    string
+		Figures   []payroll.FigureRow
+		Total     payroll.Figure
+		Chart     string
+		Districts []string
+		Files     []string
+		Error     string
 	}
 )
 
@@ -210,6 +228,19 @@ var renderCases = []renderCase{
 			Runs: []eligibility.RunRow{{ID: 7, AsOf: "2025-08-01", Started: "2025-08-01 09:00", Actor: "liming", Persons: 20000, Grants: 9}}},
 		zh: []string{"免申即享", "立即运行", "已完成", "20000", "liming", `name="csrf"`},
 		en: []string{"Proactive grant", "Run now", "Done", "Runs", "Granted"}},
+	{name: "payroll", page: "payroll", title: "待遇发放", user: &cityAdmin,
+		data: payrollData{Next: "2025-09", CanRun: true, Periods: []payroll.Period{{Period: "2025-08", Lines: 12, Amount: 2250.5}},
+			Result: &payroll.Result{Period: "2025-08", Lines: 12, NewLines: 3, AmountTotal: 2250.5}, Returns: &payroll.ReturnReport{Rows: 2, Paid: 1, Failed: 1}},
+		zh: []string{"待遇发放", "计算发放", "导入回盘", `href="/payroll/2025-08"`, "2250.50", `name="csrf"`, "失败的付款将在下次发放时重发"},
+		en: []string{"Payroll", "Compute payroll", "Import returns", "Ledger lines", "failed payments go out again"}},
+	{name: "payroll empty", page: "payroll", title: "待遇发放", user: &cityAdmin, data: payrollData{Next: "2025-09"},
+		zh: []string{"尚无发放记录"}, en: []string{"No payroll yet"}},
+	{name: "payroll period", page: "payroll_period", title: "发放统计", user: &cityAdmin,
+		data: payrollPeriodData{Period: "2025-08", Chart: `{"series":[]}`, Districts: []string{"310104"}, Files: []string{"a.csv"},
+			Figures: []payroll.FigureRow{{Figure: payroll.Figure{District: "310104", Program: "dibao", Cases: 3, People: 7, Amount: 6300}, DistrictName: "Xuhui District", ProgramName: "Dibao"}},
+			Total:   payroll.Figure{Cases: 3, People: 7, Amount: 6300}},
+		zh: []string{"发放统计", "Xuhui District", "6300.00", "/payroll/2025-08/figures.xlsx", `action="/payroll/2025-08/signoff"`, "data-chart", "待签发"},
+		en: []string{"Payroll figures", "Sign off", "People covered", "Awaiting sign-off", "Export to Excel"}},
 	{name: "simulate form", page: "simulate", title: "政策模拟测算", user: &cityAdmin, data: simData{From: "2025-07-01", Parameters: []string{"dibao.standard"}},
 		zh: []string{"政策模拟测算", "参数设定", "生效日期", "dibao.standard="},
 		en: []string{"What-if simulation", "Parameter setting", "Effective from", "Simulate"}},

@@ -127,6 +127,9 @@ func navFor(u auth.Principal) []NavItem {
 	if u.Can(auth.DivisionRead) {
 		nav = append(nav, NavItem{"/policies", "政策参数"})
 	}
+	if u.Can(auth.PayrollRead) {
+		nav = append(nav, NavItem{"/payroll", "待遇发放"})
+	}
 	if u.Can(auth.SystemOperate) && u.Prefix() == "31" {
 		nav = append(nav, NavItem{"/proactive", "免申即享"})
 		nav = append(nav, NavItem{"/simulate", "政策模拟"})

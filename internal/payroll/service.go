@@ -1,0 +1,444 @@
+package payroll
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"minzheng/internal/audit"
+	"minzheng/internal/auth"
+	"minzheng/internal/db"
+	"minzheng/internal/errs"
+	"minzheng/internal/jobs"
+	"minzheng/internal/secret"
+)
+
+// Job is the name of the payroll's lease: one payroll runs at a time
+// across every process sharing the database.
+const Job = "payroll"
+
+// Service runs the payroll.
+type Service struct {
+	DB     *db.DB
+	Suite  secret.Suite
+	Audit  *audit.Log
+	Leases *jobs.Leases
+	// Dir is the folder bank files are written to, one folder per period
+	// and district: Dir/2025-08/310104/工商银行.csv.
+	Dir string
+	Now func() time.Time
+	// ProgramName names a programme or campaign in bank files and pages.
+	ProgramName func(id string) string
+	// HouseholdPrograms are the programmes paid to a household: figures
+	// count every living member as covered.
+	HouseholdPrograms map[string]bool
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) programName(id string) string {
+	if s.ProgramName != nil {
+		return s.ProgramName(id)
+	}
+	return id
+}
+
+// Run computes the monthly payroll of period (YYYY-MM): a regular line for
+// every entitlement running in the month, back payments not yet paid,
+// recoveries for months paid beyond a stop date and their deduction from
+// this month's payments. It holds the payroll lease while it runs; a second
+// process gets an errs.Conflict saying it is running. Running a period again
+// adds only what is missing (new grants, say).
+func (s *Service) Run(ctx context.Context, by auth.Principal, period string, opt Options, progress io.Writer) (Result, error) {
+	if !by.Can(auth.PayrollRun) || by.Prefix() != "31" {
+		return Result{}, errs.E(errs.Forbidden, "只有全市范围的市管理员可以运行发放")
+	}
+	first, last, err := ParsePeriod(period)
+	if err != nil {
+		return Result{}, errs.Field("period", "%s", err.Error())
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = 20000
+	}
+	if _, err := s.Leases.Acquire(ctx, Job, 2*time.Hour); errors.Is(err, jobs.ErrHeld) {
+		return Result{}, errs.E(errs.Conflict, "%s 的发放正在另一进程中运行，请稍后再试", period)
+	} else if err != nil {
+		return Result{}, err
+	}
+	defer s.Leases.Release(context.WithoutCancel(ctx), Job, "")
+
+	now := db.Now(s.now())
+	var runID int64
+	if err := s.DB.QueryRowContext(ctx, `INSERT INTO payroll_runs (period, kind, actor, started_at) VALUES ($1, 'monthly', $2, $3) RETURNING id`,
+		period, by.Name, now).Scan(&runID); err != nil {
+		return Result{}, fmt.Errorf("payroll: start run: %w", err)
+	}
+	w := &writer{s: s, ctx: ctx, period: period, run: runID, now: now}
+	start := time.Now()
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"月度发放", func() error { return w.regular(first, last, opt.Batch) }},
+		{"补发", func() error { return w.backPay() }},
+		{"追缴", func() error { return w.recover(first) }},
+		{"抵扣", func() error { return w.deduct() }},
+	}
+	for _, st := range steps {
+		before := w.added
+		if err := st.fn(); err != nil {
+			return Result{}, err
+		}
+		fmt.Fprintf(progress, "%s：新增 %d 行（%.1f 秒）\n", st.name, w.added-before, time.Since(start).Seconds())
+	}
+	if _, err := s.DB.ExecContext(ctx, `UPDATE payroll_runs SET finished_at = $1, new_lines = $2 WHERE id = $3`, db.Now(s.now()), w.added, runID); err != nil {
+		return Result{}, err
+	}
+	res, err := s.totals(ctx, period)
+	if err != nil {
+		return Result{}, err
+	}
+	res.NewLines = w.added
+	if err := s.Audit.Record(ctx, audit.Entry{Actor: by.Name, Role: string(by.Role), Action: "payroll.run", Entity: "payroll_run", EntityID: fmt.Sprint(runID),
+		Detail: fmt.Sprintf("发放期 %s：新增 %d 行，共 %d 行 %.2f 元", period, res.NewLines, res.Lines, res.AmountTotal), Remote: by.Remote}); err != nil {
+		return Result{}, err
+	}
+	if opt.Files {
+		files, err := s.WriteBankFiles(ctx, by, period, "")
+		if err != nil {
+			return Result{}, err
+		}
+		fmt.Fprintf(progress, "银行文件 %d 个（%.1f 秒）\n", len(files), time.Since(start).Seconds())
+	}
+	return res, nil
+}
+
+// totals sums the period's ledger.
+func (s *Service) totals(ctx context.Context, period string) (Result, error) {
+	var n, fen int64
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(fen), 0) FROM ledger WHERE period = $1`, period).Scan(&n, &fen); err != nil {
+		return Result{}, fmt.Errorf("payroll: totals: %w", err)
+	}
+	return Result{Period: period, Lines: n, AmountTotal: yuan(fen)}, nil
+}
+
+// writer inserts the lines of one run.
+type writer struct {
+	s      *Service
+	ctx    context.Context
+	period string
+	run    int64
+	now    string
+	added  int64
+	buf    []Line
+}
+
+const lineCols = 9
+
+// rowsPerInsert keeps a statement under SQLite's 32,766 parameters.
+const rowsPerInsert = 500
+
+// insertLines returns the INSERT of n lines. SQLite gets "?" placeholders:
+// binding numbered ones looks each name up, which costs more than the insert.
+func (w *writer) insertLines(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO ledger (period, program, person_id, kind, fen, household_id, division, run_id, created_at) VALUES `)
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", lineCols), ",") + ")"
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if w.s.DB.Dialect == db.SQLite {
+			b.WriteString(one)
+			continue
+		}
+		k := i*lineCols + 1
+		fmt.Fprintf(&b, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", k, k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8)
+	}
+	b.WriteString(` ON CONFLICT (period, program, person_id, kind) DO NOTHING`)
+	return b.String()
+}
+
+// flush inserts the buffered lines in tx; lines already in the ledger are
+// skipped. It counts the lines added.
+func (w *writer) flush(tx *sql.Tx) error {
+	n, err := w.insert(tx, w.buf)
+	w.added += n
+	w.buf = w.buf[:0]
+	return err
+}
+
+// insert inserts lines in tx, skipping those already in the ledger, and
+// returns how many it added.
+func (w *writer) insert(tx *sql.Tx, lines []Line) (int64, error) {
+	if w.s.DB.Dialect == db.Postgres {
+		return w.insertArrays(tx, lines)
+	}
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	var added int64
+	args := make([]any, 0, rowsPerInsert*lineCols)
+	for len(lines) > 0 {
+		n := min(len(lines), rowsPerInsert)
+		args = args[:0]
+		for _, l := range lines[:n] {
+			args = append(args, l.Period, l.Program, l.PersonID, l.Kind, l.Fen, l.HouseholdID, l.Division, w.run, w.now)
+		}
+		var res sql.Result
+		var err error
+		if n == rowsPerInsert {
+			if full == nil {
+				if full, err = tx.PrepareContext(w.ctx, w.insertLines(n)); err != nil {
+					return added, err
+				}
+			}
+			res, err = full.ExecContext(w.ctx, args...)
+		} else {
+			res, err = tx.ExecContext(w.ctx, w.insertLines(n), args...)
+		}
+		if err != nil {
+			return added, fmt.Errorf("payroll: insert lines: %w", err)
+		}
+		k, _ := res.RowsAffected()
+		added += k
+		lines = lines[n:]
+	}
+	return added, nil
+}
+
+// insertArrays inserts lines on PostgreSQL in one statement that unnests a
+// column array per field.
+func (w *writer) insertArrays(tx *sql.Tx, lines []Line) (int64, error) {
+	if len(lines) == 0 {
+		return 0, nil
+	}
+	n := len(lines)
+	period, program, kind, div := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	person, fen, household := make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, l := range lines {
+		period[i], program[i], kind[i], div[i] = l.Period, l.Program, l.Kind, l.Division
+		person[i], fen[i], household[i] = l.PersonID, l.Fen, l.HouseholdID
+	}
+	res, err := tx.ExecContext(w.ctx, `INSERT INTO ledger (period, program, person_id, kind, fen, household_id, division, run_id, created_at)
+		SELECT p, g, pe, k, f, h, d, $8, $9 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::text[]) AS x(p, g, pe, k, f, h, d)
+		ON CONFLICT (period, program, person_id, kind) DO NOTHING`, period, program, person, kind, fen, household, div, w.run, w.now)
+	if err != nil {
+		return 0, fmt.Errorf("payroll: insert lines: %w", err)
+	}
+	k, _ := res.RowsAffected()
+	return k, nil
+}
+
+// regular adds the month's line of every entitlement running in it, in
+// batches of entitlements by id, one transaction each. On PostgreSQL one
+// writer per core inserts batches side by side (each in its own
+// transaction, so a crash still leaves whole batches); SQLite has one
+// writer.
+func (w *writer) regular(first, last time.Time, batch int) error {
+	lastDay, firstDay := last.Format(time.DateOnly), first.Format(time.DateOnly)
+	writers := 1
+	if w.s.DB.Dialect == db.Postgres {
+		writers = max(2, runtime.NumCPU())
+	}
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	batches := make(chan []Line, writers)
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lines := range batches {
+				var n int64
+				err := w.s.DB.Tx(ctx, func(tx *sql.Tx) error {
+					var err error
+					n, err = w.insert(tx, lines)
+					return err
+				})
+				mu.Lock()
+				w.added += n
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	err := func() error {
+		defer close(batches)
+		after := int64(0)
+		for {
+			rows, err := w.s.DB.QueryContext(ctx, `SELECT e.id, e.program, e.person_id, e.household_id, e.monthly_fen, e.since, COALESCE(e.until, ''), h.hukou_division
+				FROM entitlements e JOIN households h ON h.id = e.household_id
+				WHERE e.id > $1 AND e.since <= $2 AND (e.until IS NULL OR e.until >= $3) ORDER BY e.id LIMIT $4`, after, lastDay, firstDay, batch)
+			if err != nil {
+				return fmt.Errorf("payroll: read entitlements: %w", err)
+			}
+			lines := make([]Line, 0, batch)
+			n := 0
+			for rows.Next() {
+				var l Line
+				var id, monthly int64
+				var since, until string
+				if err := rows.Scan(&id, &l.Program, &l.PersonID, &l.HouseholdID, &monthly, &since, &until, &l.Division); err != nil {
+					rows.Close()
+					return err
+				}
+				n++
+				after = id
+				if l.Fen = Due(monthly, since, until, first, last); l.Fen > 0 {
+					l.Period, l.Kind = w.period, Regular
+					lines = append(lines, l)
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if n == 0 {
+				return nil
+			}
+			select {
+			case batches <- lines:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}()
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return err
+}
+
+// backPay pays, in one line per programme and person, the back payments
+// (补发) decided since the last payroll, and marks them paid in this period.
+// Those of a person whose back-pay line for the period exists already wait
+// for the next period.
+func (w *writer) backPay() error {
+	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(w.ctx, `SELECT b.program, b.person_id, SUM(b.fen), MIN(e.household_id), MIN(h.hukou_division)
+			FROM back_payments b JOIN entitlements e ON e.program = b.program AND e.person_id = b.person_id JOIN households h ON h.id = e.household_id
+			WHERE b.paid_in IS NULL GROUP BY b.program, b.person_id ORDER BY b.program, b.person_id`)
+		if err != nil {
+			return fmt.Errorf("payroll: back payments: %w", err)
+		}
+		for rows.Next() {
+			l := Line{Period: w.period, Kind: BackPay}
+			if err := rows.Scan(&l.Program, &l.PersonID, &l.Fen, &l.HouseholdID, &l.Division); err != nil {
+				rows.Close()
+				return err
+			}
+			w.buf = append(w.buf, l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		lines := append([]Line(nil), w.buf...)
+		if err := w.flush(tx); err != nil {
+			return err
+		}
+		// Mark paid those whose line is this run's.
+		for _, l := range lines {
+			if _, err := tx.ExecContext(w.ctx, `UPDATE back_payments SET paid_in = $1 WHERE program = $2 AND person_id = $3 AND paid_in IS NULL
+				AND EXISTS (SELECT 1 FROM ledger WHERE period = $1 AND program = $2 AND person_id = $3 AND kind = 'back_pay' AND run_id = $4)`,
+				w.period, l.Program, l.PersonID, w.run); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// recover finds months paid in full, or beyond the stop date, of
+// entitlements stopped since (death, no longer eligible): each becomes a
+// recovery (追缴) line of that month for the excess. first is the run's month;
+// only months before it can have been overpaid.
+func (w *writer) recover(first time.Time) error {
+	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(w.ctx, `SELECT l.period, l.program, l.person_id, l.household_id, l.division, l.fen, e.monthly_fen, e.since, e.until
+			FROM entitlements e JOIN ledger l ON l.program = e.program AND l.person_id = e.person_id AND l.kind = 'regular' AND l.period >= substr(e.until, 1, 7)
+			WHERE e.status = 'stopped' AND e.until IS NOT NULL AND l.period < $1
+			AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.period = l.period AND r.program = l.program AND r.person_id = l.person_id AND r.kind = 'recovery')`,
+			first.Format("2006-01"))
+		if err != nil {
+			return fmt.Errorf("payroll: recoveries: %w", err)
+		}
+		for rows.Next() {
+			var l Line
+			var paid, monthly int64
+			var since, until string
+			if err := rows.Scan(&l.Period, &l.Program, &l.PersonID, &l.HouseholdID, &l.Division, &paid, &monthly, &since, &until); err != nil {
+				rows.Close()
+				return err
+			}
+			f, la, _ := ParsePeriod(l.Period)
+			if excess := paid - Due(monthly, since, until, f, la); excess > 0 {
+				l.Kind, l.Fen = Recovery, -excess
+				w.buf = append(w.buf, l)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return w.flush(tx)
+	})
+}
+
+// deduct recovers what a person owes (recoveries not yet deducted) from
+// this period's payments to them under the same programme: a deduction
+// (抵扣) line of at most the period's amount. A person's whole debt is
+// known from the ledger: the recoveries minus the deductions so far.
+func (w *writer) deduct() error {
+	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(w.ctx, `SELECT d.program, d.person_id, d.owed, COALESCE(SUM(p.fen), 0), MIN(p.household_id), MIN(p.division)
+			FROM (SELECT program, person_id, -SUM(fen) AS owed FROM ledger WHERE kind IN ('recovery', 'deduction') AND program IN (SELECT program FROM ledger WHERE kind = 'recovery')
+			      GROUP BY program, person_id HAVING SUM(fen) < 0) d
+			JOIN ledger p ON p.period = $1 AND p.program = d.program AND p.person_id = d.person_id AND p.kind IN ('regular', 'back_pay')
+			GROUP BY d.program, d.person_id, d.owed`, w.period)
+		if err != nil {
+			return fmt.Errorf("payroll: deductions: %w", err)
+		}
+		for rows.Next() {
+			l := Line{Period: w.period, Kind: Deduction}
+			var owed, pay int64
+			if err := rows.Scan(&l.Program, &l.PersonID, &owed, &pay, &l.HouseholdID, &l.Division); err != nil {
+				rows.Close()
+				return err
+			}
+			if pay > 0 {
+				l.Fen = -min(owed, pay)
+				w.buf = append(w.buf, l)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return w.flush(tx)
+	})
+}
