@@ -223,6 +223,16 @@ func TestAssistanceTransitionsRefused(t *testing.T) {
 				c.HouseholdID).Scan(&fen); err != nil || fen != 120000 {
 				t.Errorf("entitlement: %d fen, %v", fen, err)
 			}
+			// The proactive run, which sees no property and a register
+			// income, leaves an entitlement decided on an application alone.
+			if _, err := s.App.Proactive.Household(context.Background(), auth.System(), c.ApplicantID, time.Now().UTC().Truncate(24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			var proactive int
+			if err := s.App.DB.QueryRowContext(context.Background(), `SELECT monthly_fen, proactive FROM entitlements WHERE program = 'dibao' AND household_id = $1`,
+				c.HouseholdID).Scan(&fen, &proactive); err != nil || fen != 120000 || proactive != 0 {
+				t.Errorf("after a proactive pass: %d fen, proactive %d, %v", fen, proactive, err)
+			}
 			rec := s.serve(newRequest("GET", fmt.Sprintf("/applications/%d/letter", id), "", "", nil))
 			if rec.Code != 303 {
 				t.Errorf("letter without a session: %d, want a redirect to the login", rec.Code)
