@@ -313,6 +313,25 @@ func TestAssistancePages(t *testing.T) {
 		if code != 200 || !strings.Contains(page, "社保中心") || !strings.Contains(page, "8000.00") {
 			t.Fatalf("report on the case page: %d", code)
 		}
+		// A material goes into the data folder and comes back as it was.
+		body.Reset()
+		mw = multipart.NewWriter(&body)
+		mw.WriteField("csrf", csrf)
+		mw.WriteField("kind", "hukou_book")
+		w, _ = mw.CreateFormFile("file", "户口簿.png")
+		w.Write([]byte("\x89PNG hukou"))
+		mw.Close()
+		if code, _, _ = read(c.Post(srv.URL+loc+"/materials", mw.FormDataContentType(), strings.NewReader(body.String()))); code != http.StatusSeeOther {
+			t.Fatalf("material upload: %d", code)
+		}
+		_, page, _ = read(c.Get(srv.URL + loc))
+		link := regexp.MustCompile(`href="(/applications/\d+/materials/\d+)"`).FindStringSubmatch(page)
+		if link == nil {
+			t.Fatal("no material link on the case page")
+		}
+		if code, got, _ := read(c.Get(srv.URL + link[1])); code != 200 || got != "\x89PNG hukou" {
+			t.Fatalf("download: %d %q", code, got)
+		}
 		// Public pages need no session.
 		code, page, _ = read(http.Get(srv.URL + "/notices"))
 		if code != 200 || !strings.Contains(page, "社会救助公示") {
@@ -358,6 +377,77 @@ func TestCLIRecheck(t *testing.T) {
 		s.get(t, "/api/v1/applications?state=submitted", s.tokens["clerk_"+xuhui], 200, &list)
 		if list.Total != 1 || list.Items[0].Kind != "recheck" || list.Items[0].ParentID != id {
 			t.Errorf("after the run: %+v", list)
+		}
+	})
+}
+
+// TestAssistanceOverdueAndNotice checks overdue cases and their counts per
+// district, and the public notice with an anonymous objection.
+func TestAssistanceOverdueAndNotice(t *testing.T) {
+	eachDB(t, func(t *testing.T, cfg app.Config) {
+		s := newChainServer(t, cfg)
+		ctx := context.Background()
+		late, _, _ := s.newCase(t)
+		s.newCase(t) // on time
+		if _, err := s.App.DB.ExecContext(ctx, `UPDATE applications SET due_on = '2000-01-01' WHERE id = $1`, late); err != nil {
+			t.Fatal(err)
+		}
+		var list assistance.List
+		s.get(t, "/api/v1/applications?overdue=1", s.tokens["reviewer_"+xuhui], 200, &list)
+		if list.Total != 1 || list.Items[0].ID != late || !list.Items[0].Overdue {
+			t.Errorf("overdue list: %+v", list)
+		}
+		var counts struct {
+			Districts []assistance.OverdueCount `json:"districts"`
+		}
+		s.get(t, "/api/v1/applications/overdue", s.tokens["reviewer_"+xuhui], 200, &counts)
+		if len(counts.Districts) != 1 || counts.Districts[0].District != xuhui || counts.Districts[0].Open != 2 || counts.Districts[0].Overdue != 1 {
+			t.Errorf("徐汇 counts: %+v", counts)
+		}
+		s.get(t, "/api/v1/applications/overdue", s.tokens["reviewer_"+pudong], 200, &counts)
+		if len(counts.Districts) != 0 {
+			t.Errorf("浦东 sees 徐汇 counts: %+v", counts)
+		}
+
+		id, headNo, _ := s.newCase(t)
+		s.advance(t, id, headNo, assistance.Notice)
+		srv := httptest.NewServer(s.Handler)
+		defer srv.Close()
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		r, err := c.Get(srv.URL + "/notices")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != 200 || !strings.Contains(string(b), "周**") || strings.Contains(string(b), "周户主") || strings.Contains(string(b), headNo) {
+			t.Fatalf("notices: %d, masked name shown %v", r.StatusCode, strings.Contains(string(b), "周**"))
+		}
+		r, _ = c.PostForm(fmt.Sprintf("%s/notices/%d/objection", srv.URL, id), url.Values{"text": {"该户经营一家小店，收入未申报"}})
+		r.Body.Close()
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("objection: %d", r.StatusCode)
+		}
+		for target, want := range map[int64]int{id: 422, late: 404} {
+			text := "短"
+			if target == late {
+				text = "这不是公示中的申请"
+			}
+			r, _ = c.PostForm(fmt.Sprintf("%s/notices/%d/objection", srv.URL, target), url.Values{"text": {text}})
+			r.Body.Close()
+			if r.StatusCode != want {
+				t.Errorf("objection to %d: %d, want %d", target, r.StatusCode, want)
+			}
+		}
+		cs := s.state(t, id)
+		if len(cs.Objections) != 1 {
+			t.Fatalf("objections: %+v", cs.Objections)
+		}
+		// The objection must be answered before review.
+		s.prepare(t, id, headNo, assistance.Notice, assistance.Review)
+		rec := s.move(t, id, s.tokens["clerk_"+xuhui], assistance.Move{To: assistance.Review})
+		if rec.Code != 422 || !strings.Contains(rec.Body.String(), `"field":"note"`) {
+			t.Errorf("review with an unanswered objection: %d %s", rec.Code, rec.Body.String())
 		}
 	})
 }
