@@ -373,3 +373,67 @@ func TestChain(t *testing.T) {
 		}
 	})
 }
+
+// toApproval takes a new application of the fixture's household up to 审批.
+func toApproval(t *testing.T, f *fixture) int64 {
+	t.Helper()
+	ctx := context.Background()
+	s := f.svc
+	a, err := s.Create(ctx, f.clerk, assistance.NewApplication{PersonID: f.headID, Programs: []string{"dibao"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(p auth.Principal, m assistance.Move) {
+		t.Helper()
+		if _, err := s.Move(ctx, p, a.ID, m); err != nil {
+			t.Fatalf("%s to %s: %v", p.Name, m.To, err)
+		}
+	}
+	step(f.clerk, assistance.Move{To: assistance.Verifying})
+	if _, err := s.Verify(ctx, f.clerk, a.ID, assistance.VerificationBatch{Records: []assistance.VerificationRecord{{IDNumber: f.headNo, Source: "wage", Amount: 900}}}); err != nil {
+		t.Fatal(err)
+	}
+	step(f.clerk, assistance.Move{To: assistance.Visiting})
+	if _, err := s.AddMaterial(ctx, f.adviser, a.ID, "visit_photo", "p.jpg", strings.NewReader("jpg")); err != nil {
+		t.Fatal(err)
+	}
+	step(f.adviser, assistance.Move{To: assistance.Notice, Note: "属实"})
+	*f.clock = f.clock.AddDate(0, 0, assistance.NoticeDays)
+	step(f.clerk, assistance.Move{To: assistance.Review})
+	step(f.reviewer, assistance.Move{To: assistance.Approval, Note: "同意"})
+	return a.ID
+}
+
+// TestConcurrentApproval has two approvers approve the same case at once:
+// one succeeds, the other is told it has moved on, and one decision is
+// written.
+func TestConcurrentApproval(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		id := toApproval(t, f)
+		errc := make(chan error, 2)
+		for _, p := range []auth.Principal{f.approver, f.approver2} {
+			go func() {
+				_, err := f.svc.Move(context.Background(), p, id, assistance.Move{To: assistance.Granted, Amounts: map[string]int64{"dibao": 100000}})
+				errc <- err
+			}()
+		}
+		var ok, conflict int
+		for range 2 {
+			switch err := <-errc; errs.Code(err) {
+			case "":
+				ok++
+			case errs.Conflict:
+				conflict++
+			default:
+				t.Errorf("unexpected: %v", err)
+			}
+		}
+		if ok != 1 || conflict != 1 {
+			t.Errorf("%d approvals, %d conflicts; want 1 and 1", ok, conflict)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM decisions WHERE program = 'dibao'`); n != 1 {
+			t.Errorf("%d decisions, want 1", n)
+		}
+	})
+}

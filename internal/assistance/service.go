@@ -434,9 +434,18 @@ func (s *Service) Move(ctx context.Context, p auth.Principal, id int64, m Move) 
 		if t.To.Final() {
 			decided = today.Format(dateFmt)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE applications SET state = $1, state_since = $2, due_on = $3, notice_until = $4, decided_on = $5, updated_at = $2 WHERE id = $6`,
-			string(t.To), db.Now(now), due, notice, decided, id); err != nil {
+		// The state is a condition of the update: of two staff moving the
+		// same case at once (PostgreSQL reads committed data), one wins and
+		// the other is told the case has moved on.
+		res, err := tx.ExecContext(ctx, `UPDATE applications SET state = $1, state_since = $2, due_on = $3, notice_until = $4, decided_on = $5, updated_at = $2 WHERE id = $6 AND state = $7`,
+			string(t.To), db.Now(now), due, notice, decided, id, string(a.State))
+		if err != nil {
 			return fmt.Errorf("assistance: move %d: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return errs.E(errs.Conflict, "申请已被他人办理（不再处于“%s”），请刷新后重试", a.State.Label())
 		}
 		if err := s.insertStep(ctx, tx, id, a.State, t.To, p, m.Note, reasons, now); err != nil {
 			return err
