@@ -35,7 +35,7 @@ type fixture struct {
 	approver2, outsider auth.Principal
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	clock := time.Date(2025, 8, 1, 2, 0, 0, 0, time.UTC)
