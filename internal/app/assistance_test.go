@@ -278,6 +278,11 @@ func TestAssistancePages(t *testing.T) {
 			t.Fatalf("worklist: %d", code)
 		}
 		csrf := m[1]
+		for _, q := range []string{"?state=all", "?state=review", "?overdue=1"} {
+			if code, _, _ := read(c.Get(srv.URL + "/applications" + q)); code != 200 {
+				t.Errorf("worklist %s: %d", q, code)
+			}
+		}
 		headNo := s.number(xuhui)
 		head, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "孙网页", IDNumber: headNo, HukouDivision: s.committee, ResidenceDivision: s.committee, MonthlyIncome: 500})
 		if err != nil {

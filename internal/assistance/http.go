@@ -78,8 +78,11 @@ func (h *HTTP) listPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := ListQuery{State: State(r.URL.Query().Get("state")), Overdue: r.URL.Query().Get("overdue") == "1", Limit: 100}
-	if q.State == "" && r.URL.Query().Get("state") == "" && !q.Overdue {
-		q.State = defaultState(p.Role)
+	switch {
+	case q.State == "all":
+		q.State = ""
+	case q.State == "" && !q.Overdue:
+		q.State = worklist[p.Role]
 	}
 	list, err := h.Service.List(r.Context(), p, q)
 	if err != nil {
@@ -94,15 +97,8 @@ func (h *HTTP) listPage(w http.ResponseWriter, r *http.Request) error {
 	return h.Render.Render(w, http.StatusOK, "applications", page)
 }
 
-// defaultState is the state whose cases a role works on first.
-func defaultState(r auth.Role) State {
-	for _, t := range Transitions {
-		if t.Allows(r) {
-			return t.From
-		}
-	}
-	return ""
-}
+// worklist is the state whose cases each chain role opens its worklist on.
+var worklist = map[auth.Role]State{auth.Clerk: Submitted, auth.Adviser: Visiting, auth.Reviewer: Review, auth.Approver: Approval}
 
 func (h *HTTP) createPage(w http.ResponseWriter, r *http.Request) error {
 	p, err := web.Require(r)
