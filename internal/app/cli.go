@@ -210,6 +210,9 @@ func (a *App) bootstrap(ctx context.Context, stdout io.Writer, demo bool, person
 				auth.NewUser{Name: "pudong_clerk", Display: "浦东新区受理员", Role: auth.Clerk, Division: "310115"},
 				auth.NewUser{Name: "auditor", Display: "审计员", Role: auth.Auditor, Division: "310000"},
 				auth.NewUser{Name: "xuhui_approver", Display: "徐汇区审批员", Role: auth.Approver, Division: "310104"},
+				// The rest of 徐汇's social assistance chain (受理, 入户调查).
+				auth.NewUser{Name: "xuhui_clerk", Display: "徐汇区受理员", Role: auth.Clerk, Division: "310104"},
+				auth.NewUser{Name: "xuhui_adviser", Display: "徐汇区救助顾问", Role: auth.Adviser, Division: "310104"},
 			)
 		}
 		fmt.Fprintln(stdout, "首次启动，已创建以下账号（密码只显示这一次，请妥善保存）：")
