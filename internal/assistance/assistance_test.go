@@ -437,3 +437,26 @@ func TestConcurrentApproval(t *testing.T) {
 		}
 	})
 }
+
+// TestRecheckSkipsOneOff: a household granted only temporary aid (临时救助)
+// has nothing to re-check.
+func TestRecheckSkipsOneOff(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		id := toApproval(t, f)
+		if _, err := d.ExecContext(ctx, `UPDATE application_programs SET program = 'temporary' WHERE application_id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Move(ctx, f.approver2, id, assistance.Move{To: assistance.Granted, Amounts: map[string]int64{"temporary": 80000}}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := f.svc.OpenRechecks(ctx, auth.System(), f.clock.AddDate(2, 0, 0))
+		if err != nil || st.Opened != 0 {
+			t.Fatalf("rechecks after one-off aid: %+v, %v", st, err)
+		}
+		if _, err := f.svc.OpenRechecks(ctx, f.clerk, f.clock.AddDate(2, 0, 0)); errs.Code(err) != errs.Forbidden {
+			t.Errorf("a clerk opening rechecks: %v", err)
+		}
+	})
+}

@@ -236,7 +236,7 @@ func (s *Service) Object(ctx context.Context, id int64, text, contact, remote st
 			EntityID: fmt.Sprint(id), Detail: fmt.Sprintf("公示期间收到异议 %d", oid), Remote: remote}); err != nil {
 			return err
 		}
-		_, err = events.Append(ctx, tx, "application.objection", id, division, map[string]any{"application_id": id, "objection_id": oid}, now)
+		_, err = events.Append(ctx, tx, events.ApplicationObjected, id, division, map[string]any{"application_id": id, "objection_id": oid}, now)
 		return err
 	})
 }
@@ -258,7 +258,15 @@ func (s *Service) OpenRechecks(ctx context.Context, p auth.Principal, on time.Ti
 	}
 	cutoff := on.AddDate(-1, 0, 0).Format(dateFmt)
 	st := RecheckStats{AsOf: on.Format(dateFmt)}
+	// Only recurring programmes are re-checked: one-off aid is paid and done.
+	var oneOff []string
+	for _, p := range Programs {
+		if !p.Recurring {
+			oneOff = append(oneOff, "'"+p.ID+"'")
+		}
+	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT a.id FROM applications a WHERE a.state = 'granted' AND a.decided_on <= $1
+		AND EXISTS (SELECT 1 FROM application_programs p WHERE p.application_id = a.id AND p.status = 'granted' AND p.program NOT IN (`+strings.Join(oneOff, ", ")+`))
 		AND NOT EXISTS (SELECT 1 FROM applications b WHERE b.household_id = a.household_id AND (b.id > a.id OR b.state NOT IN ('granted', 'refused')))
 		ORDER BY a.id`, cutoff)
 	if err != nil {
