@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"mime/multipart"
 	"net/http"
+	"reflect"
+	"slices"
 	"testing"
 
 	"minzheng/internal/assistance"
@@ -226,5 +229,57 @@ func assistanceSamples(t *testing.T, s *apiServer, clerk, adviser, admin, commit
 		{name: "relative", req: post("/api/v1/relatives", adviser, assistance.NewRelative{Name: "钱亲属", IDNumber: number(), Relation: "配偶"}), status: 201},
 		{name: "relative, bad number", req: post("/api/v1/relatives", adviser, assistance.NewRelative{Name: "钱亲属", IDNumber: "123", Relation: "配偶"}), status: 422, field: "id_number"},
 		{name: "relative, administrator", req: post("/api/v1/relatives", admin, assistance.NewRelative{Name: "钱亲属", IDNumber: number(), Relation: "配偶"}), status: 403},
+	}
+}
+
+// TestAssistanceSchemasMatchGo checks that the social assistance schemas
+// of openapi.json name exactly the JSON fields of the Go types, and that
+// response schemas require exactly those always sent.
+func TestAssistanceSchemasMatchGo(t *testing.T) {
+	d := loadOpenAPI(t)
+	for _, tc := range []struct {
+		schema   string
+		value    any
+		response bool
+	}{
+		{"Application", assistance.Application{}, true},
+		{"ProgramStatus", assistance.ProgramStatus{}, true},
+		{"ApplicationList", assistance.List{}, true},
+		{"ApplicationMember", assistance.Member{}, true},
+		{"ApplicationStep", assistance.Step{}, true},
+		{"Material", assistance.Material{}, true},
+		{"Objection", assistance.Objection{}, true},
+		{"PrecheckCondition", assistance.Condition{}, true},
+		{"Precheck", assistance.Precheck{}, true},
+		{"VerificationFinding", assistance.Finding{}, true},
+		{"VerificationReport", assistance.Report{}, true},
+		{"NextAction", assistance.NextAction{}, true},
+		{"ApplicationCase", assistance.Case{}, true},
+		{"Relative", assistance.Relative{}, true},
+		{"NewApplication", assistance.NewApplication{}, false},
+		{"Move", assistance.Move{}, false},
+		{"VerificationRecord", assistance.VerificationRecord{}, false},
+		{"VerificationBatch", assistance.VerificationBatch{}, false},
+		{"NewRelative", assistance.NewRelative{}, false},
+	} {
+		s, ok := d.lookup("#/components/schemas/" + tc.schema)
+		if !ok {
+			t.Errorf("no schema %s", tc.schema)
+			continue
+		}
+		props, required := d.objectSchema(s)
+		names, always := jsonFields(reflect.TypeOf(tc.value))
+		documented := slices.Sorted(maps.Keys(props))
+		slices.Sort(names)
+		if !slices.Equal(documented, names) {
+			t.Errorf("schema %s has properties %v; %T has JSON fields %v", tc.schema, documented, tc.value, names)
+		}
+		if tc.response {
+			slices.Sort(required)
+			slices.Sort(always)
+			if !slices.Equal(required, always) {
+				t.Errorf("schema %s requires %v; %T always sends %v", tc.schema, required, tc.value, always)
+			}
+		}
 	}
 }

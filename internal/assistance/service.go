@@ -804,6 +804,7 @@ func (s *Service) members(ctx context.Context, q db.Queryer, id int64) ([]Member
 		if err := rows.Scan(&m.PersonID, &m.Relation, &m.Name, &m.IDMasked, &m.DeclaredIncomeFen); err != nil {
 			return nil, err
 		}
+		m.RelationLabel = registry.Relation(m.Relation).Label()
 		out = append(out, m)
 	}
 	return out, rows.Err()

@@ -278,6 +278,7 @@ type Member struct {
 	Name              string `json:"name"`
 	IDMasked          string `json:"id_number_masked"`
 	DeclaredIncomeFen int64  `json:"declared_income_fen"`
+	RelationLabel     string `json:"-"` // 户主, 配偶…
 }
 
 // Step is one transition made.

@@ -56,6 +56,7 @@ var knownDynamic = map[string]bool{
 	".To.Label":            true, // assistance: the state a step moved to
 	".SourceLabel":         true, // assistance: verification data sources
 	".KindLabel":           true, // assistance: material kinds
+	".RelationLabel":       true, // assistance: household members (registry relations)
 }
 
 // use is one place a template passes a string to t.
