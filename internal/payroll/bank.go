@@ -17,6 +17,7 @@ import (
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
 	"minzheng/internal/errs"
+	"minzheng/internal/events"
 	"minzheng/internal/tabular"
 )
 
@@ -385,6 +386,7 @@ func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabul
 		period, program, status, reason string
 		person                          int64
 		batch                           int
+		division                        string
 	}
 	var rets []ret
 	seen := map[string]int{}
@@ -420,7 +422,7 @@ func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabul
 			fe.Add(row, "流水号 %s 不是您管辖范围内发出的付款", ref)
 			continue
 		}
-		rets = append(rets, ret{period, program, status, r.Get(cols["reason"]), person, batch})
+		rets = append(rets, ret{period, program, status, r.Get(cols["reason"]), person, batch, div.String})
 	}
 	if err := fe.Err(); err != nil {
 		return ReturnReport{}, err
@@ -435,8 +437,13 @@ func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabul
 			}
 			if r.status == "paid" {
 				rep.Paid++
-			} else {
-				rep.Failed++
+				continue
+			}
+			rep.Failed++
+			// Others may care that a family's money did not arrive.
+			if _, err := events.Append(ctx, tx, events.PaymentHeld, r.person, r.division, map[string]any{
+				"period": r.period, "program": r.program, "batch": r.batch, "reason": r.reason}, s.now()); err != nil {
+				return err
 			}
 		}
 		return s.Audit.Append(ctx, tx, audit.Entry{Actor: by.Name, Role: string(by.Role), Action: "payroll.bank_returns", Entity: "bank_return_file", EntityID: file,

@@ -171,6 +171,11 @@ func TestMonthlyPayrollExactlyOnce(t *testing.T) {
 		if rep, err := f.pay.ImportReturns(ctx, auth.System(), tbl, "return.csv"); err != nil || rep.Failed != 1 {
 			t.Fatalf("returns %+v %v", rep, err)
 		}
+		var held int64
+		d.QueryRow(`SELECT subject_id FROM events WHERE kind = 'payment.held'`).Scan(&held)
+		if held != mum.ID {
+			t.Errorf("payment.held event for person %d, want %d", held, mum.ID)
+		}
 		bad, _ := tabular.Read(strings.NewReader("流水号,结果\n2025-09/dibao/999999,失败\nxx,成功\n"), "bad.csv", 0)
 		if _, err := f.pay.ImportReturns(ctx, auth.System(), bad, "bad.csv"); errs.Code(err) != errs.Invalid || !strings.Contains(err.Error(), "第 2 行") || !strings.Contains(err.Error(), "第 3 行") {
 			t.Errorf("bad return file: %v", err)
