@@ -618,8 +618,8 @@ func TestOpenAPIResponses(t *testing.T) {
 			}
 		}
 		const returnsHeader = "流水号,结果,原因\n"
-		paid := payroll.Reference("2025-08", "elderly_allowance", payee.ID)
-		paidElsewhere := payroll.Reference("2025-08", "elderly_allowance", outsider.ID)
+		paid := payroll.Reference("2025-08", "elderly_allowance", payee.ID, 1)
+		paidElsewhere := payroll.Reference("2025-08", "elderly_allowance", outsider.ID, 1)
 		account := fmt.Sprintf("/api/v1/persons/%d/payee-account", payee.ID)
 		accountElsewhere := fmt.Sprintf("/api/v1/persons/%d/payee-account", outsider.ID)
 		bankAccount := map[string]any{"bank": "工商银行", "account": "6222 0210 0111 2223", "holder": "陈发"}
