@@ -296,6 +296,13 @@ func TestAssistancePages(t *testing.T) {
 		if code != 200 || !strings.Contains(page, "孙网页") || !strings.Contains(page, "1200.50") || !strings.Contains(page, `data-to="verifying"`) {
 			t.Fatalf("case page: %d\n%s", code, page)
 		}
+		code, _, _ = read(c.PostForm(srv.URL+loc+"/declaration", url.Values{"csrf": {csrf}, fmt.Sprintf("income_%d", head.ID): {"321.5"}, "deposits": {"99"}}))
+		if code != http.StatusSeeOther {
+			t.Fatalf("declaration: %d", code)
+		}
+		if code, page, _ = read(c.Get(srv.URL + loc)); !strings.Contains(page, `value="321.50"`) {
+			t.Fatalf("declared income not on the case page: %d", code)
+		}
 		code, _, loc2 := read(c.PostForm(srv.URL+loc+"/move", url.Values{"csrf": {csrf}, "to": {"verifying"}}))
 		if code != http.StatusSeeOther {
 			t.Fatalf("move: %d", code)

@@ -460,3 +460,49 @@ func TestRecheckSkipsOneOff(t *testing.T) {
 		}
 	})
 }
+
+// TestDeclare corrects the declaration while the case is in 受理 or 核对,
+// and no later.
+func TestDeclare(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		a, err := f.svc.Create(ctx, f.clerk, assistance.NewApplication{PersonID: f.headID, Programs: []string{"dibao"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = f.svc.Declare(ctx, f.clerk, a.ID, assistance.Declaration{IncomeFen: map[int64]int64{999999: 1}})
+		if e := wantCode(t, "a stranger's income", err, errs.Invalid); !hasField(e, "income_999999") {
+			t.Errorf("fields %+v", e.Fields)
+		}
+		wantCode(t, "an adviser declares", f.svc.Declare(ctx, f.adviser, a.ID, assistance.Declaration{}), errs.Forbidden)
+		wantCode(t, "another district", f.svc.Declare(ctx, f.outsider, a.ID, assistance.Declaration{}), errs.NotFound)
+		if err := f.svc.Declare(ctx, f.clerk, a.ID, assistance.Declaration{IncomeFen: map[int64]int64{f.headID: 50000}, DepositsFen: 700000, Vehicles: 1}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.svc.Get(ctx, f.clerk, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Members[0].DeclaredIncomeFen != 50000 || c.DeclaredDepositsFen != 700000 || c.DeclaredVehicles != 1 {
+			t.Errorf("after the correction: %+v, %+v", c.Members[0], c.Application)
+		}
+		// 低保 on the declaration: (1650 − 500/2) × 2 = 2800 yuan.
+		if c.Precheck[0].MonthlyFen != 280000 {
+			t.Errorf("pre-check after the correction: %+v", c.Precheck[0])
+		}
+		toVisit := func() {
+			if _, err := f.svc.Move(ctx, f.clerk, a.ID, assistance.Move{To: assistance.Verifying}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Verify(ctx, f.clerk, a.ID, assistance.VerificationBatch{Records: []assistance.VerificationRecord{{IDNumber: f.headNo, Source: "wage", Amount: 500}}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Move(ctx, f.clerk, a.ID, assistance.Move{To: assistance.Visiting}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		toVisit()
+		wantCode(t, "declare after 核对", f.svc.Declare(ctx, f.clerk, a.ID, assistance.Declaration{}), errs.Conflict)
+	})
+}

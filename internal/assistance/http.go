@@ -34,6 +34,7 @@ func (h *HTTP) Routes(r *httpx.Router) {
 	r.H("POST /applications", h.createPage)
 	r.H("GET /applications/{id}", h.casePage)
 	r.H("POST /applications/{id}/move", h.movePage)
+	r.H("POST /applications/{id}/declaration", h.declarePage)
 	r.H("POST /applications/{id}/materials", h.materialPage)
 	r.H("GET /applications/{id}/materials/{mid}", h.download)
 	r.H("POST /applications/{id}/verification", h.verifyPage)
@@ -141,6 +142,7 @@ type caseData struct {
 	MaterialKinds []MaterialKind
 	CanVerify     bool
 	CanUpload     bool
+	CanDeclare    bool
 }
 
 func (h *HTTP) casePage(w http.ResponseWriter, r *http.Request) error {
@@ -158,7 +160,7 @@ func (h *HTTP) casePage(w http.ResponseWriter, r *http.Request) error {
 	}
 	page := web.PageFor(r, "救助申请详情")
 	page.Data = caseData{Case: c, MaterialKinds: MaterialKindList, CanVerify: p.Can(auth.ApplicationVerify) && c.State == Verifying,
-		CanUpload: p.Can(auth.ApplicationMaterial) && !c.State.Final()}
+		CanUpload: p.Can(auth.ApplicationMaterial) && !c.State.Final(), CanDeclare: p.Can(auth.ApplicationCreate) && (c.State == Submitted || c.State == Verifying)}
 	if to := State(r.URL.Query().Get("done")); to != "" {
 		if info, ok := to.Info(); ok {
 			page.Flash = "已办理：" + info.Label
@@ -203,6 +205,63 @@ func (h *HTTP) movePage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	http.Redirect(w, r, fmt.Sprintf("/applications/%d?done=%s", id, url.QueryEscape(string(m.To))), http.StatusSeeOther)
+	return nil
+}
+
+// yuanField reads a form field in yuan as fen; empty is 0.
+func yuanField(r *http.Request, field string, fe *errs.Fields) int64 {
+	v := strings.TrimSpace(r.FormValue(field))
+	if v == "" {
+		return 0
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || x < 0 || x > 1e9 {
+		fe.Add(field, "“%s”应为不小于 0 的金额（元）", v)
+		return 0
+	}
+	return int64(x*100 + 0.5)
+}
+
+func (h *HTTP) declarePage(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	id, err := appID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return errs.E(errs.Invalid, "表单无法解析")
+	}
+	var fe errs.Fields
+	d := Declaration{IncomeFen: map[int64]int64{}, DepositsFen: yuanField(r, "deposits", &fe), SecuritiesFen: yuanField(r, "securities", &fe)}
+	for k := range r.Form {
+		if v, ok := strings.CutPrefix(k, "income_"); ok {
+			pid, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				fe.Add(k, "成员编号“%s”无效", v)
+				continue
+			}
+			d.IncomeFen[pid] = yuanField(r, k, &fe)
+		}
+	}
+	for field, dst := range map[string]*int{"vehicles": &d.Vehicles, "properties": &d.Properties} {
+		if v := strings.TrimSpace(r.FormValue(field)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				fe.Add(field, "“%s”应为整数", v)
+			}
+			*dst = n
+		}
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	if err := h.Service.Declare(r.Context(), p, id, d); err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/applications/%d", id), http.StatusSeeOther)
 	return nil
 }
 

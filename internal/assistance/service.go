@@ -1085,3 +1085,75 @@ func (s *Service) Relatives(ctx context.Context, p auth.Principal) ([]Relative, 
 	}
 	return out, rows.Err()
 }
+
+// Declaration is what the household declares: each member's monthly
+// income and the household's property, in fen.
+type Declaration struct {
+	IncomeFen     map[int64]int64 // person ID → monthly income
+	DepositsFen   int64
+	SecuritiesFen int64
+	Vehicles      int
+	Properties    int
+}
+
+// Declare replaces the declaration of an application still in 受理 or
+// 核对: the clerk corrects what the register suggested. It is audited.
+func (s *Service) Declare(ctx context.Context, p auth.Principal, id int64, d Declaration) error {
+	if !p.Can(auth.ApplicationCreate) {
+		return errs.E(errs.Forbidden, "您的角色无权更正申报")
+	}
+	var fe errs.Fields
+	for pid, v := range d.IncomeFen {
+		if v < 0 || v > 100_000_000 {
+			fe.Add(fmt.Sprintf("income_%d", pid), "申报月收入应在 0 至 100 万元之间")
+		}
+	}
+	if d.DepositsFen < 0 {
+		fe.Add("deposits", "申报存款不能为负数")
+	}
+	if d.SecuritiesFen < 0 {
+		fe.Add("securities", "申报有价证券不能为负数")
+	}
+	if d.Vehicles < 0 {
+		fe.Add("vehicles", "申报车辆数不能为负数")
+	}
+	if d.Properties < 0 {
+		fe.Add("properties", "申报住房套数不能为负数")
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		a, err := s.load(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		if a.State != Submitted && a.State != Verifying {
+			return errs.E(errs.Conflict, "申请已进入“%s”，不能再更正申报", a.State.Label())
+		}
+		members, err := s.members(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		known := map[int64]bool{}
+		for _, m := range members {
+			known[m.PersonID] = true
+		}
+		for pid, v := range d.IncomeFen {
+			if !known[pid] {
+				return errs.Field(fmt.Sprintf("income_%d", pid), "人员 %d 不是本申请的家庭成员", pid)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE application_members SET declared_income_fen = $1 WHERE application_id = $2 AND person_id = $3`, v, id, pid); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE applications SET declared_deposits_fen = $1, declared_securities_fen = $2, declared_vehicles = $3, declared_properties = $4, updated_at = $5 WHERE id = $6`,
+			d.DepositsFen, d.SecuritiesFen, d.Vehicles, d.Properties, db.Now(now), id); err != nil {
+			return err
+		}
+		return s.Audit.Append(ctx, tx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "application.declare", Entity: "application", EntityID: fmt.Sprint(id),
+			Detail: fmt.Sprintf("更正申报：%d 名成员的月收入，存款 %s 元，有价证券 %s 元，车辆 %d，住房 %d", len(d.IncomeFen), yuan(d.DepositsFen), yuan(d.SecuritiesFen), d.Vehicles, d.Properties),
+			Remote: p.Remote})
+	})
+}

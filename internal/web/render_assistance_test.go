@@ -24,6 +24,7 @@ type (
 		MaterialKinds []assistance.MaterialKind
 		CanVerify     bool
 		CanUpload     bool
+		CanDeclare    bool
 	}
 	letterData struct {
 		Case     assistance.Case
@@ -76,10 +77,10 @@ func init() {
 			zh: []string{"没有符合条件的申请"},
 			en: []string{"No matching applications"}},
 		renderCase{name: "application", page: "application", title: "救助申请详情", user: &clerk,
-			data: applicationData{Case: aiCase, MaterialKinds: assistance.MaterialKindList, CanUpload: true, CanVerify: true},
-			zh:   []string{"救助申请", "利益冲突", "zhao", "1234.56", "2400.00", "500.00", "审核通过，提交审批", `name="reasons"`, "入户调查照片", "room.jpg", "银行存款", "不一致", "尚待核对证实", "has a car", "reason one", "户主", `name="csrf" value="csrf-token"`},
+			data: applicationData{Case: aiCase, MaterialKinds: assistance.MaterialKindList, CanUpload: true, CanVerify: true, CanDeclare: true},
+			zh:   []string{"救助申请", "利益冲突", "zhao", "1234.56", "2400.00", "500.00", "审核通过，提交审批", `name="reasons"`, "入户调查照片", "room.jpg", "银行存款", "不一致", "尚待核对证实", "has a car", "reason one", "户主", `name="income_42" inputmode="decimal" value="900.00"`, "保存申报", `name="csrf" value="csrf-token"`},
 			en: []string{"Assistance application", "Conflict of interest", "Review passed: submit for approval", "Review failed: refuse", "Reasons for refusal", "Home visit photo", "Bank deposits", "Differs",
-				"awaiting verification", "Head of household", "Rules pre-check", "Economic verification", "Import verification data", "History", "District review", "Intake clerk"}},
+				"awaiting verification", "Head of household", "Correct the declaration", "Save the declaration", "Rules pre-check", "Economic verification", "Import verification data", "History", "District review", "Intake clerk"}},
 		renderCase{name: "application granted", page: "application", title: "救助申请详情", user: &cityAdmin, data: applicationData{Case: grantedCase},
 			zh: []string{"批准发放", `href="/applications/17/letter"`, "2400.00", "元/月"},
 			en: []string{"Approved", "Print the decision letter", "yuan/month"}},
