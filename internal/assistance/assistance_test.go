@@ -506,3 +506,28 @@ func TestDeclare(t *testing.T) {
 		wantCode(t, "declare after 核对", f.svc.Declare(ctx, f.clerk, a.ID, assistance.Declaration{}), errs.Conflict)
 	})
 }
+
+// TestHukouDecides: a household registered in 徐汇 and living in 浦东
+// applies in 徐汇 (户籍地), not where it lives.
+func TestHukouDecides(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		x, err := f.svc.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "钱人户分离", IDNumber: idcard.Build("310104", time.Date(1970, 5, 5, 0, 0, 0, 0, time.UTC), 33),
+			HukouDivision: "310104003001", ResidenceDivision: "310115004001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.Create(ctx, f.outsider, assistance.NewApplication{PersonID: x.ID, Programs: []string{"temporary"}})
+		if e := wantCode(t, "浦东 clerk for a 徐汇 hukou", err, errs.Invalid); !hasField(e, "person_id") {
+			t.Errorf("fields %+v", e.Fields)
+		}
+		a, err := f.svc.Create(ctx, f.clerk, assistance.NewApplication{PersonID: x.ID, Programs: []string{"temporary"}})
+		if err != nil || a.Division != "310104003001" {
+			t.Fatalf("徐汇 clerk: %+v, %v", a, err)
+		}
+		if _, err := f.svc.Get(ctx, f.outsider, a.ID); !errs.IsNotFound(err) {
+			t.Errorf("浦东 clerk reads the case: %v", err)
+		}
+	})
+}
