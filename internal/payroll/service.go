@@ -93,7 +93,17 @@ func (s *Service) Run(ctx context.Context, by auth.Principal, period string, opt
 		name string
 		fn   func() error
 	}{
-		{"月度发放", func() error { return w.regular(first, last, opt.Batch) }},
+		{"月度发放", func() error {
+			if err := w.regular(first, last, opt.Batch); err != nil {
+				return err
+			}
+			// Fresh statistics after a month of lines, for the queries below.
+			if s.DB.Dialect == db.Postgres {
+				_, err := s.DB.ExecContext(ctx, `ANALYZE ledger`)
+				return err
+			}
+			return nil
+		}},
 		{"补发", func() error { return w.backPay() }},
 		{"追缴", func() error { return w.recover(first) }},
 		{"抵扣", func() error { return w.deduct() }},
