@@ -199,8 +199,24 @@ func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period, pre
 		rows++
 		return f.w.Write([]string{ref, holder, string(id), bank, account, fmt.Sprintf("%d.%02d", p.fen/100, p.fen%100), s.programName(p.program), p.period, custodial, custodian, p.name})
 	}
-	q, err := s.DB.QueryContext(ctx, `SELECT `+paymentCols+` FROM ledger l JOIN persons p ON p.id = l.person_id LEFT JOIN payee_accounts a ON a.person_id = l.person_id
-		WHERE l.period = $1 AND l.kind <> 'recovery' AND l.division >= $2 AND l.division < $3 AND l.id > $4 AND l.id <= $5 ORDER BY l.program, l.person_id`, period, dlo, dhi, lo, hi)
+	// The order is ledger_key's, so SQLite reads the index without sorting;
+	// PostgreSQL gets the memory to sort a city's month in one pass.
+	ids, args := "", []any{period, dlo, dhi}
+	if lo > 0 || hi < math.MaxInt64 {
+		ids, args = " AND l.id > $4 AND l.id <= $5", append(args, lo, hi)
+	}
+	rtx, err := s.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer rtx.Rollback()
+	if s.DB.Dialect == db.Postgres {
+		if _, err := rtx.ExecContext(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+			return nil, err
+		}
+	}
+	q, err := rtx.QueryContext(ctx, `SELECT `+paymentCols+` FROM ledger l JOIN persons p ON p.id = l.person_id LEFT JOIN payee_accounts a ON a.person_id = l.person_id
+		WHERE l.period = $1 AND l.kind <> 'recovery' AND l.division >= $2 AND l.division < $3`+ids+` ORDER BY l.period, l.program, l.person_id, l.kind`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("payroll: read ledger: %w", err)
 	}
@@ -228,6 +244,7 @@ func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period, pre
 	if err := q.Err(); err != nil {
 		return nil, err
 	}
+	rtx.Rollback()
 	if cur != nil {
 		if err := emit(cur, Reference(period, cur.program, cur.person, batch)); err != nil {
 			return nil, err

@@ -87,6 +87,15 @@ type (
 		Returns *payroll.ReturnReport
 		Error   string
 	}
+	payeeData struct {
+		PersonID int64
+		Account  payroll.Account
+		Form     payroll.Account
+		Card     bool
+		CanEdit  bool
+		Saved    bool
+		Error    string
+	}
 	payrollPeriodData struct {
 		Period    string
 		Figures   []payroll.FigureRow
@@ -204,6 +213,13 @@ var renderCases = []renderCase{
 		data: registry.Profile{Person: li, Household: registry.Household{ID: 9}, Members: []registry.Person{li}, ResidenceName: "Huangpu District", Age: 68},
 		zh:   []string{"已故 2020-01-01", "非本市户籍", "无"},
 		en:   []string{"Deceased 2020-01-01", "Hukou outside Shanghai", "None", "Female"}},
+	{name: "payee account", page: "person", fragment: "payee", user: &cityAdmin,
+		data: payeeData{PersonID: 7, CanEdit: true, Saved: true, Account: payroll.Account{Bank: "ICBC", Number: "6222********2222", Holder: "Li Mu", Custodial: true, Custodian: "Street office"}, Form: payroll.Account{Bank: "ICBC"}},
+		zh:   []string{"6222********2222", "资金卡折代管", "Street office", `hx-post="/persons/7/payee-account"`, "发放账户已保存"},
+		en:   []string{"Bank", "Custodial account", "Payee account saved", "Save"}},
+	{name: "payee social security card", page: "person", fragment: "payee", user: &cityAdmin,
+		data: payeeData{PersonID: 7, Card: true, Account: payroll.Account{Bank: "card"}, Error: "bad account"},
+		zh:   []string{"社保卡（按身份证号发放）", "bad account"}, en: []string{"Social security card (paid by ID number)"}},
 	{name: "person full id", page: "person", fragment: "fullid", user: &cityAdmin, data: "310104195001010017",
 		zh: []string{`<span id="id-number" class="mono full">310104195001010017</span>`},
 		en: []string{`<span id="id-number" class="mono full">310104195001010017</span>`}},
