@@ -531,3 +531,43 @@ func TestHukouDecides(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifyExcel files department data from an .xlsx file whose header
+// sits below a title row, as hand-made sheets have it.
+func TestVerifyExcel(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		a, err := f.svc.Create(ctx, f.clerk, assistance.NewApplication{PersonID: f.headID, Programs: []string{"dibao"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Move(ctx, f.clerk, a.ID, assistance.Move{To: assistance.Verifying}); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := tabular.WriteXLSX(&buf, "核对结果", []string{"2025年7月经济状况核对结果"}, [][]string{
+			{"身份证号", "数据来源", "金额", "说明", "核对日期"},
+			{f.headNo, "不动产", "0", "浦东新区某路 1 号", "2025-07-20"},
+			{f.spouseNo, "机动车", "", "沪A12345", "2025-07-21"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		tab, err := tabular.Read(&buf, "核对.xlsx", 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := f.svc.VerifyTable(ctx, f.clerk, a.ID, tab, "核对.xlsx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.CheckedOn != "2025-07-20" || rep.ValidUntil != "2025-10-18" || rep.Rows != 2 || !rep.Differs {
+			t.Errorf("report %+v", rep)
+		}
+		for _, fd := range rep.Findings {
+			if (fd.Source == "real_estate" || fd.Source == "vehicle") && (!fd.Differs || fd.Count != 1 || fd.DeclaredCount != 0) {
+				t.Errorf("finding %+v: one undeclared item should differ", fd)
+			}
+		}
+	})
+}
