@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -16,6 +17,8 @@ import (
 
 	"minzheng/internal/app"
 	"minzheng/internal/auth"
+	"minzheng/internal/payroll"
+	"minzheng/internal/registry"
 	"minzheng/internal/tabular"
 )
 
@@ -143,3 +146,50 @@ func mustDay(t *testing.T, s string) time.Time {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestDeathAfterPayrollBecomesRecovery: August is paid; the death of an
+// allowance recipient on 10 August is then recorded through the API, which
+// stops the allowance; September's payroll pays nothing more and recovers
+// the 21 days of August paid beyond the death.
+func TestDeathAfterPayrollBecomesRecovery(t *testing.T) {
+	eachDB(t, func(t *testing.T, cfg app.Config) {
+		s := openServer(t, cfg)
+		ctx := context.Background()
+		if _, err := s.App.Generate(ctx, 2000, 13, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.App.RunProactive(ctx, auth.System(), mustDay(t, "2025-08-01"), io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.App.Payroll.Run(ctx, auth.System(), "2025-08", payroll.Options{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		var person, fen int64
+		s.App.DB.QueryRow(`SELECT person_id, fen FROM ledger WHERE period = '2025-08' AND program = 'elderly_allowance' ORDER BY person_id LIMIT 1`).Scan(&person, &fen)
+		if person == 0 {
+			t.Fatal("no elderly allowance paid in August")
+		}
+		token := s.staff(t, "ops", auth.CityAdmin, city)
+		death := "2025-08-10"
+		r := httptest.NewRecorder()
+		s.Handler.ServeHTTP(r, jsonRequest(t, "PATCH", "/api/v1/persons/"+itoa(person), token, registry.FactsUpdate{DeathDate: &death}))
+		if r.Code != 200 {
+			t.Fatalf("record the death: %d %s", r.Code, r.Body)
+		}
+		var status, until string
+		s.App.DB.QueryRow(`SELECT status, until FROM entitlements WHERE program = 'elderly_allowance' AND person_id = $1`, person).Scan(&status, &until)
+		if status != "stopped" || until != death {
+			t.Fatalf("entitlement after the death: %s until %s", status, until)
+		}
+		if _, err := s.App.Payroll.Run(ctx, auth.System(), "2025-09", payroll.Options{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		var sept, recovery int64 = -1, 0
+		s.App.DB.QueryRow(`SELECT fen FROM ledger WHERE period = '2025-09' AND program = 'elderly_allowance' AND person_id = $1`, person).Scan(&sept)
+		s.App.DB.QueryRow(`SELECT fen FROM ledger WHERE period = '2025-08' AND program = 'elderly_allowance' AND person_id = $1 AND kind = 'recovery'`, person).Scan(&recovery)
+		want := -(fen - (fen*10+15)/31)
+		if sept != -1 || recovery != want {
+			t.Fatalf("September line %d (want none), August recovery %d (want %d)", sept, recovery, want)
+		}
+	})
+}

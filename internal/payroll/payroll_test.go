@@ -136,7 +136,7 @@ func TestMonthlyPayrollExactlyOnce(t *testing.T) {
 
 		// September: the elder died on 10 August (after August was paid);
 		// a back payment of July for the household; the late grant starts.
-		d.Exec(`UPDATE entitlements SET status = 'stopped', until = '2025-08-10' WHERE person_id = $1`, elder.ID)
+		d.Exec(`UPDATE entitlements SET status = 'stopped', until = '2025-08-10', updated_at = $2 WHERE person_id = $1`, elder.ID, db.Now(*f.clock))
 		d.Exec(`INSERT INTO back_payments (decision_id, program, person_id, month, fen, created_at) VALUES (1, 'dibao', $1, '2025-07', 5500, '')`, mum.ID)
 		res = f.run(t, "2025-09")
 		if got := f.line("elderly_allowance", elder.ID, "2025-09", payroll.Regular); got != -1 {

@@ -397,36 +397,61 @@ func (w *writer) backPay() error {
 }
 
 // recover finds months paid in full, or beyond the stop date, of
-// entitlements stopped since (death, no longer eligible): each becomes a
-// recovery (追缴) line of that month for the excess. first is the run's month;
-// only months before it can have been overpaid.
+// entitlements stopped since the last finished payroll (death, no longer
+// eligible): each becomes a recovery (追缴) line of that month for the
+// excess. first is the run's month; only months before it can have been
+// overpaid, and a stop known before a run was paid by the day in it.
 func (w *writer) recover(first time.Time) error {
-	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(w.ctx, `SELECT l.period, l.program, l.person_id, l.household_id, l.division, l.fen, e.monthly_fen, e.since, e.until
-			FROM entitlements e JOIN ledger l ON l.program = e.program AND l.person_id = e.person_id AND l.kind = 'regular' AND l.period >= substr(e.until, 1, 7)
-			WHERE e.status = 'stopped' AND e.until IS NOT NULL AND l.period < $1
-			AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.period = l.period AND r.program = l.program AND r.person_id = l.person_id AND r.kind = 'recovery')`,
-			first.Format("2006-01"))
-		if err != nil {
-			return fmt.Errorf("payroll: recoveries: %w", err)
-		}
-		for rows.Next() {
-			var l Line
-			var paid, monthly int64
-			var since, until string
-			if err := rows.Scan(&l.Period, &l.Program, &l.PersonID, &l.HouseholdID, &l.Division, &paid, &monthly, &since, &until); err != nil {
-				rows.Close()
-				return err
-			}
-			f, la, _ := ParsePeriod(l.Period)
-			if excess := paid - Due(monthly, since, until, f, la); excess > 0 {
-				l.Kind, l.Fen = Recovery, -excess
-				w.buf = append(w.buf, l)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+	var since string
+	if err := w.s.DB.QueryRowContext(w.ctx, `SELECT COALESCE(MAX(started_at), '') FROM payroll_runs WHERE kind = 'monthly' AND finished_at IS NOT NULL`).Scan(&since); err != nil {
+		return err
+	}
+	if since != "" {
+		since = db.Now(db.ParseTime(since).Add(-24 * time.Hour)) // margin for clocks
+	}
+	type stop struct {
+		program, until, since string
+		person, monthly       int64
+	}
+	rows, err := w.s.DB.QueryContext(w.ctx, `SELECT program, person_id, monthly_fen, since, until FROM entitlements
+		WHERE status = 'stopped' AND updated_at >= $1 AND until IS NOT NULL AND until < $2`, since, first.Format(time.DateOnly))
+	if err != nil {
+		return fmt.Errorf("payroll: recoveries: %w", err)
+	}
+	var stops []stop
+	for rows.Next() {
+		var st stop
+		if err := rows.Scan(&st.program, &st.person, &st.monthly, &st.since, &st.until); err != nil {
+			rows.Close()
 			return err
+		}
+		stops = append(stops, st)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
+		for _, st := range stops {
+			u, err := time.Parse(time.DateOnly, st.until)
+			if err != nil {
+				continue
+			}
+			for m := time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC); m.Before(first); m = m.AddDate(0, 1, 0) {
+				l := Line{Period: m.Format("2006-01"), Program: st.program, PersonID: st.person, Kind: Recovery}
+				var paid int64
+				err := tx.QueryRowContext(w.ctx, `SELECT fen, household_id, division FROM ledger WHERE period = $1 AND program = $2 AND person_id = $3 AND kind = 'regular'`,
+					l.Period, l.Program, l.PersonID).Scan(&paid, &l.HouseholdID, &l.Division)
+				if err == sql.ErrNoRows {
+					continue
+				} else if err != nil {
+					return err
+				}
+				if excess := paid - Due(st.monthly, st.since, st.until, m, m.AddDate(0, 1, -1)); excess > 0 {
+					l.Fen = -excess
+					w.buf = append(w.buf, l)
+				}
+			}
 		}
 		return w.flush(tx)
 	})
@@ -439,7 +464,7 @@ func (w *writer) recover(first time.Time) error {
 func (w *writer) deduct() error {
 	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(w.ctx, `SELECT d.program, d.person_id, d.owed, COALESCE(SUM(p.fen), 0), MIN(p.household_id), MIN(p.division)
-			FROM (SELECT program, person_id, -SUM(fen) AS owed FROM ledger WHERE kind IN ('recovery', 'deduction') AND program IN (SELECT program FROM ledger WHERE kind = 'recovery')
+			FROM (SELECT program, person_id, -SUM(fen) AS owed FROM ledger WHERE kind IN ('recovery', 'deduction')
 			      GROUP BY program, person_id HAVING SUM(fen) < 0) d
 			JOIN ledger p ON p.period = $1 AND p.program = d.program AND p.person_id = d.person_id AND p.kind IN ('regular', 'back_pay')
 			GROUP BY d.program, d.person_id, d.owed`, w.period)

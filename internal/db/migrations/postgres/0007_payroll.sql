@@ -25,6 +25,8 @@ CREATE TABLE ledger (
     created_at   TEXT NOT NULL
 );
 CREATE UNIQUE INDEX ledger_key ON ledger (period, program, person_id, kind);
+-- What people owe: recoveries and the deductions that settle them.
+CREATE INDEX ledger_owed ON ledger (program, person_id) WHERE kind IN ('recovery', 'deduction');
 
 -- Where money goes. Without a row here a payment goes to the social
 -- security card file, keyed by ID number. Custodial accounts (资金卡折代管)
@@ -87,7 +89,8 @@ CREATE TABLE campaigns (
 -- Which payroll period paid a back payment.
 ALTER TABLE back_payments ADD COLUMN paid_in TEXT;
 CREATE INDEX entitlements_person ON entitlements (person_id);
-CREATE INDEX entitlements_stopped ON entitlements (until) WHERE status = 'stopped';
+-- Stops since the last payroll, for recoveries.
+CREATE INDEX entitlements_stopped ON entitlements (updated_at) WHERE status = 'stopped';
 CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'ledger is append-only'; END; $$;
 CREATE TRIGGER ledger_no_change BEFORE UPDATE OR DELETE ON ledger
