@@ -349,6 +349,46 @@ func TestCampaignPaysOnce(t *testing.T) {
 	})
 }
 
+// TestTemporaryAidPaidOnce: temporary aid granted on an application is
+// paid once, as a one-off line to the applicant; a second grant to the same
+// person in the same month waits for the next month.
+func TestTemporaryAidPaidOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		mum := f.person(t, "李母", "310115004001", "1980-01-01", 22, 0)
+		for i, fen := range []int64{300000, 50000} {
+			id := int64(100 + i)
+			if _, err := d.Exec(`INSERT INTO applications (id, kind, household_id, applicant_id, division, state, state_since, created_by, created_at, updated_at)
+				VALUES ($1, 'new', $2, $3, '310115004001', 'granted', '', 'c', '', '')`, id, mum.HouseholdID, mum.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Exec(`INSERT INTO application_programs (application_id, program, status, one_off_fen) VALUES ($1, 'temporary', 'granted', $2)`, id, fen); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if res := f.run(t, "2025-08"); res.NewLines != 1 || res.AmountTotal != 3000 {
+			t.Fatalf("August: %+v, want the first grant of 3000 yuan", res)
+		}
+		if res := f.run(t, "2025-08"); res.NewLines != 0 {
+			t.Fatalf("August again: %+v", res)
+		}
+		if res := f.run(t, "2025-09"); res.NewLines != 1 || res.AmountTotal != 500 {
+			t.Fatalf("September: %+v, want the second grant of 500 yuan", res)
+		}
+		var paid []string
+		rows, _ := d.Query(`SELECT paid_on FROM application_programs ORDER BY application_id`)
+		for rows.Next() {
+			var p string
+			rows.Scan(&p)
+			paid = append(paid, p)
+		}
+		rows.Close()
+		if strings.Join(paid, ",") != "2025-08,2025-09" {
+			t.Errorf("paid_on %v", paid)
+		}
+	})
+}
+
 func TestDue(t *testing.T) {
 	first, last, _ := payroll.ParsePeriod("2025-02")
 	for _, c := range []struct {

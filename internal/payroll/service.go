@@ -110,6 +110,7 @@ func (s *Service) Run(ctx context.Context, by auth.Principal, period string, opt
 			return nil
 		}},
 		{"补发", func() error { return w.backPay() }},
+		{"临时救助", func() error { return w.temporary() }},
 		{"追缴", func() error { return w.recover(first) }},
 		{"抵扣", func() error { return w.deduct() }},
 	}
@@ -389,6 +390,54 @@ func (w *writer) backPay() error {
 			if _, err := tx.ExecContext(w.ctx, `UPDATE back_payments SET paid_in = $1 WHERE program = $2 AND person_id = $3 AND paid_in IS NULL
 				AND EXISTS (SELECT 1 FROM ledger WHERE period = $1 AND program = $2 AND person_id = $3 AND kind = 'back_pay' AND run_id = $4)`,
 				w.period, l.Program, l.PersonID, w.run); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// temporary pays temporary aid (临时救助) granted on an application and
+// not yet paid: one one-off line to the applicant, and the application's
+// programme marked paid_on the period in the same transaction. A second
+// grant to the same person waits for the next period (the line's key).
+// The assistance line owns application_programs; this is the one place
+// the payroll reads it.
+func (w *writer) temporary() error {
+	type grant struct {
+		app  int64
+		line Line
+	}
+	rows, err := w.s.DB.QueryContext(w.ctx, `SELECT ap.application_id, ap.one_off_fen, a.applicant_id, a.household_id, a.division
+		FROM application_programs ap JOIN applications a ON a.id = ap.application_id
+		WHERE ap.program = 'temporary' AND ap.status = 'granted' AND ap.paid_on IS NULL AND ap.one_off_fen > 0 ORDER BY ap.application_id`)
+	if err != nil {
+		return fmt.Errorf("payroll: temporary aid: %w", err)
+	}
+	var gs []grant
+	for rows.Next() {
+		g := grant{line: Line{Period: w.period, Program: "temporary", Kind: OneOff}}
+		if err := rows.Scan(&g.app, &g.line.Fen, &g.line.PersonID, &g.line.HouseholdID, &g.line.Division); err != nil {
+			rows.Close()
+			return err
+		}
+		gs = append(gs, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(gs) == 0 {
+		return err
+	}
+	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
+		for _, g := range gs {
+			n, err := w.insert(tx, []Line{g.line})
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue // this person's temporary aid of the period is paid: next period
+			}
+			w.added += n
+			if _, err := tx.ExecContext(w.ctx, `UPDATE application_programs SET paid_on = $1 WHERE application_id = $2 AND program = 'temporary'`, w.period, g.app); err != nil {
 				return err
 			}
 		}
