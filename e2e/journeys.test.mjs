@@ -314,3 +314,114 @@ test('journey 4: the admin creates a clerk for 天平路街道, who can then log
   }
   await screenshot(clerk.page, '13-persons-new-clerk');
 });
+
+test('journey 5: the 徐汇 approver signs off last month\'s payroll for 徐汇区; 浦东 is not theirs', { timeout: JOURNEY_TIMEOUT }, async () => {
+  const { page, me } = await login('xuhui_approver');
+  assert.match(me, /审批员.*徐汇区/s, `header “${me}”`);
+  await page.getByRole('link', { name: '待遇发放', exact: true }).click();
+  await page.waitForLoadState('load');
+  assert.equal(new URL(page.url()).pathname, '/payroll');
+  // The demo computed last month's payroll at start; an approver cannot run one.
+  assert.equal(await page.locator('form[action="/payroll/run"]').count(), 0, 'no run form for an approver');
+  const period = page.locator('#payroll-periods tbody tr a').first();
+  const periodText = (await period.innerText()).trim();
+  assert.match(periodText, /^\d{4}-\d{2}$/);
+  await screenshot(page, '14-payroll-approver');
+  await period.click();
+  await page.waitForLoadState('load');
+
+  // Only 徐汇区 rows, each awaiting sign-off, and one sign-off button for 徐汇区.
+  const districts = await page.locator('#payroll-figures tbody tr td:first-child').allInnerTexts();
+  assert.ok(districts.length > 0, 'figures for 徐汇区');
+  for (const d of districts) assert.equal(d.trim(), '徐汇区');
+  const sign = page.getByRole('button', { name: /签发\s*徐汇区/ });
+  assert.equal(await sign.count(), 1, 'one sign-off button');
+  assert.equal(await page.locator('form[action$="/signoff"] input[value="310115"]').count(), 0, 'no 浦东 sign-off');
+  await page.locator('div.chart canvas').first().waitFor();
+  await screenshot(page, '15-payroll-period');
+  const posted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/signoff'));
+  await sign.click();
+  assert.equal((await posted).status(), 200, 'POST signoff');
+  await page.waitForLoadState('load');
+  assert.match(await page.locator('#signoff-result').innerText(), /已签发/);
+  for (const cell of await page.locator('#payroll-figures tbody tr td:last-child').allInnerTexts()) {
+    assert.equal(cell.trim(), 'xuhui_approver', 'every 徐汇区 row shows who signed');
+  }
+  assert.equal(await page.getByRole('button', { name: /签发\s*徐汇区/ }).count(), 0, 'signed once only');
+  await screenshot(page, '16-payroll-signed');
+
+  // The figures export is an Excel file.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: '导出 Excel' }).click()]);
+  assert.match(download.suggestedFilename(), new RegExp(`^payroll-${periodText}\\.xlsx$`));
+});
+
+test('journey 6: a 徐汇 clerk and adviser take a social assistance application from 受理 to 公示; the public sees a masked name', { timeout: 90_000 }, async () => {
+  assert.ok(shared.xuhui && shared.xuhui.full, 'journey 1 must have found a 徐汇 person and revealed the number');
+  const { page } = await login('xuhui_clerk');
+  await page.getByRole('link', { name: '社会救助', exact: true }).click();
+  await page.waitForLoadState('load');
+  assert.equal(new URL(page.url()).pathname, '/applications');
+  const form = page.locator('#new-application');
+  await form.locator('input[name="person_id"]').fill(String(shared.xuhui.id));
+  await form.locator('input[value="dibao"]').check();
+  await form.locator('input[value="temporary"]').check();
+  await form.locator('input[name="deposits"]').fill('3000');
+  await form.getByRole('button', { name: '受理', exact: true }).click();
+  await page.waitForLoadState('load');
+  const caseURL = new URL(page.url()).pathname;
+  assert.match(caseURL, /^\/applications\/\d+$/, `case page, got ${caseURL}`);
+  assert.match(await page.locator('#state').innerText(), /^受理/);
+  assert.match(await page.locator('#precheck').innerText(), /尚待核对证实/, 'income not yet evidenced');
+  await screenshot(page, '17-application-submitted');
+
+  await page.getByRole('button', { name: '发起经济状况核对' }).click();
+  await page.waitForLoadState('load');
+  assert.match(await page.locator('#state').innerText(), /^经济状况核对/);
+
+  // A department file with a bad row is refused, naming the row; a good one is filed.
+  const upload = async (csv) => {
+    await page.locator('form[action$="/verification"] input[type="file"]').setInputFiles({ name: '核对.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    const posted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/verification'));
+    await page.getByRole('button', { name: '导入核对数据' }).click();
+    const resp = await posted;
+    await page.waitForLoadState('load');
+    return resp.status();
+  };
+  assert.equal(await upload(`身份证号,数据来源,金额\n${shared.xuhui.full},养老金,abc\n`), 422);
+  assert.match(await page.locator('main').innerText(), /第 2 行“金额”/);
+  await page.goto(caseURL);
+  assert.equal(await upload(`身份证号,数据来源,金额,说明\n${shared.xuhui.full},养老金,500,社保中心\n${shared.xuhui.full},银行存款,3000,工商银行\n`), 303);
+  const findings = await page.locator('#findings').innerText();
+  assert.match(findings, /养老金/);
+  assert.match(findings, /银行存款/);
+  await screenshot(page, '18-application-verified');
+  await page.getByRole('button', { name: '核对完成，安排入户调查' }).click();
+  await page.waitForLoadState('load');
+  assert.match(await page.locator('#state').innerText(), /^入户调查/);
+  // The clerk may not make the adviser's step.
+  assert.equal(await page.getByRole('button', { name: '入户调查完成，开始公示' }).count(), 0);
+
+  // The adviser records the visit with a photo and starts the public notice.
+  const adviser = await login('xuhui_adviser');
+  await adviser.page.goto(caseURL);
+  await adviser.page.locator('form[action$="/materials"] select[name="kind"]').selectOption('visit_photo');
+  await adviser.page.locator('form[action$="/materials"] input[type="file"]').setInputFiles({ name: '客厅.jpg', mimeType: 'image/jpeg', buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]) });
+  await adviser.page.getByRole('button', { name: '上传', exact: true }).click();
+  await adviser.page.waitForLoadState('load');
+  assert.match(await adviser.page.locator('#materials ~ table').first().innerText(), /客厅\.jpg/);
+  const visit = adviser.page.locator('form[data-to="notice"]');
+  await visit.locator('textarea[name="note"]').fill('家中陈设简陋，老人独居');
+  await visit.getByRole('button', { name: '入户调查完成，开始公示' }).click();
+  await adviser.page.waitForLoadState('load');
+  assert.match(await adviser.page.locator('#state').innerText(), /^公示/);
+  await screenshot(adviser.page, '19-application-notice');
+
+  // Anyone sees the notice, with the name masked.
+  const { page: pub } = await newPage();
+  await pub.goto('/notices');
+  const notices = await pub.locator('#notices').innerText();
+  const masked = shared.xuhui.name[0] + '*'.repeat([...shared.xuhui.name].length - 1);
+  assert.ok(notices.includes(masked), `masked name ${masked} in the notice`);
+  assert.ok(!notices.includes(shared.xuhui.name), 'the full name is not shown');
+  await screenshot(pub, '20-public-notice');
+});

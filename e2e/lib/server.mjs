@@ -101,7 +101,7 @@ export async function start({ timeoutMs = 60_000 } = {}) {
     if (Date.now() > deadline) throw new Error(`${baseURL}/healthz did not answer`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  for (const name of ['admin', 'xuhui_reviewer', 'pudong_clerk', 'auditor']) {
+  for (const name of ['admin', 'xuhui_reviewer', 'pudong_clerk', 'auditor', 'xuhui_approver']) {
     if (!passwords[name]) throw new Error(`no password for ${name} in server output:\n${stdout}`);
   }
 

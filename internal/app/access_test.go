@@ -22,6 +22,7 @@ import (
 	"minzheng/internal/errs"
 	"minzheng/internal/idcard"
 	"minzheng/internal/monitor"
+	"minzheng/internal/payroll"
 	"minzheng/internal/registry"
 	"minzheng/internal/tabular"
 )
@@ -92,7 +93,8 @@ func getFor(path func(f *accessFixture, d string) string) requestFunc {
 }
 
 // accessTable has one entry per /api/v1 route. A route without an entry
-// fails TestAPIAccess: decide who may call it before shipping it.
+// fails TestAPIAccess: decide who may call it before shipping it. The
+// social assistance entries are added in assistance_access_test.go.
 var accessTable = map[string]routeCase{
 	"GET /api/v1/openapi.json": {
 		request: getPath("/api/v1/openapi.json"),
@@ -224,6 +226,54 @@ var accessTable = map[string]routeCase{
 		want:  every(403, 403).but(200, 422, auth.Clerk, auth.DistrictAdmin, auth.CityAdmin),
 		field: "residence_division",
 	},
+	"GET /api/v1/payroll/periods": {
+		// The totals are limited to the caller's jurisdiction (checked in
+		// detail below).
+		request: getPath("/api/v1/payroll/periods"),
+		want:    every(403, 403).but(200, 200, auth.Reviewer, auth.Approver, auth.DistrictAdmin, auth.CityAdmin, auth.Auditor),
+	},
+	"GET /api/v1/payroll/{period}/figures": {
+		request: getFor(func(f *accessFixture, d string) string { return "/api/v1/payroll/" + f.lastPeriod() + "/figures" }),
+		want:    every(403, 403).but(200, 200, auth.Reviewer, auth.Approver, auth.DistrictAdmin, auth.CityAdmin, auth.Auditor),
+	},
+	"POST /api/v1/payroll/runs": {
+		// The whole city's payroll: only a city administrator whose
+		// jurisdiction is the city. Running a period again adds only what
+		// is missing, so every call succeeds.
+		request: func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
+			return jsonRequest(t, "POST", "/api/v1/payroll/runs", tok, map[string]any{"period": f.lastPeriod()})
+		},
+		want:     every(403, 403).but(200, 200, auth.CityAdmin),
+		cityWide: []auth.Role{auth.CityAdmin},
+	},
+	"POST /api/v1/payroll/{period}/signoff": {
+		// Only approvers sign off, and only a district in their
+		// jurisdiction; each district and period once.
+		request: (*accessFixture).signOffRequest,
+		want:    every(403, 403).but(200, 403, auth.Approver),
+	},
+	"POST /api/v1/payroll/returns": {
+		// A return of a payment made outside the jurisdiction refuses the
+		// file, naming the row.
+		request: (*accessFixture).returnsRequest,
+		want:    every(403, 403).but(200, 422, auth.Approver, auth.CityAdmin),
+		field:   "第 2 行",
+	},
+	"GET /api/v1/persons/{id}/payee-account": {
+		request: getFor(func(f *accessFixture, d string) string {
+			return fmt.Sprintf("/api/v1/persons/%d/payee-account", f.only[d])
+		}),
+		want: every(200, 404).but(403, 403, auth.Adviser),
+	},
+	"PUT /api/v1/persons/{id}/payee-account": {
+		// Needs payroll.account, checked before the jurisdiction.
+		request: func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
+			f.n++
+			body := map[string]any{"bank": "工商银行", "account": fmt.Sprintf("62220210%08d", f.n), "holder": f.names[d]}
+			return jsonRequest(t, "PUT", fmt.Sprintf("/api/v1/persons/%d/payee-account", f.only[d]), tok, body)
+		},
+		want: every(403, 403).but(200, 404, auth.Clerk, auth.DistrictAdmin, auth.CityAdmin),
+	},
 }
 
 // accessFixture is a small synthetic city with staff of every role in two
@@ -237,6 +287,11 @@ type accessFixture struct {
 	numbers   map[int64]string  // full ID numbers of the persons above
 	callers   []caller
 	n         int // makes names and ID numbers unique
+	// periods whose payroll has been run, oldest first; the only[d]
+	// persons are paid in each.
+	periods []string
+	apps    map[string]int64 // district → an open social assistance application
+	heads   map[int64]string // application → its applicant's ID number
 }
 
 // caller is one identity of the walk.
@@ -272,6 +327,22 @@ func newAccessFixture(t *testing.T, cfg app.Config) *accessFixture {
 	f.only[xuhui] = add(f.names[xuhui], f.committee[xuhui], f.committee[xuhui])
 	f.only[pudong] = add(f.names[pudong], f.committee[pudong], f.committee[pudong])
 	f.cross = add("测试人户分离", f.committee[xuhui], f.committee[pudong])
+
+	// The payroll: the only[d] persons receive the elderly allowance, and
+	// the payroll of two periods has run, so each district has ledger
+	// lines to sign off and payments to return.
+	for _, d := range []string{xuhui, pudong} {
+		if _, err := s.App.DB.ExecContext(ctx, `INSERT INTO entitlements (program, person_id, household_id, status, monthly_fen, since, proactive, decision_id, updated_at)
+			SELECT 'elderly_allowance', id, household_id, 'active', 15000, '2025-01-01', 1, 0, '' FROM persons WHERE id = $1`, f.only[d]); err != nil {
+			t.Fatalf("entitlement: %v", err)
+		}
+	}
+	f.periods = []string{"2025-07", "2025-08"}
+	for _, p := range f.periods {
+		if _, err := s.App.Payroll.Run(ctx, auth.System(), p, payroll.Options{}, nil); err != nil {
+			t.Fatalf("payroll %s: %v", p, err)
+		}
+	}
 
 	for _, d := range []string{xuhui, pudong} {
 		for _, r := range auth.Roles {
@@ -348,6 +419,41 @@ func (f *accessFixture) importRequest(t *testing.T, token, d string) *http.Reque
 	return newRequest("POST", "/api/v1/persons/import", token, mw.FormDataContentType(), body.Bytes())
 }
 
+// lastPeriod is the latest period whose payroll has run.
+func (f *accessFixture) lastPeriod() string { return f.periods[len(f.periods)-1] }
+
+// signOffRequest signs off district d for the first period not yet signed
+// off there, so that every caller allowed to sign off d can succeed: a
+// district and period is signed off only once. With every period signed
+// off it asks for the last one again, which gets 409 and fails the walk.
+func (f *accessFixture) signOffRequest(t *testing.T, token, d string) *http.Request {
+	period := f.lastPeriod()
+	for _, p := range f.periods {
+		if f.count(t, `SELECT COUNT(*) FROM payroll_signoffs WHERE period = $1 AND district = $2`, p, d) == 0 {
+			period = p
+			break
+		}
+	}
+	return jsonRequest(t, "POST", "/api/v1/payroll/"+period+"/signoff", token, map[string]any{"district": d})
+}
+
+// returnsRequest uploads a bank return file: the payment of the last
+// period to the person living only in district d went through.
+func (f *accessFixture) returnsRequest(t *testing.T, token, d string) *http.Request {
+	var csv bytes.Buffer
+	csv.WriteString("流水号,结果,原因\n")
+	fmt.Fprintf(&csv, "%s,成功,\n", payroll.Reference(f.lastPeriod(), "elderly_allowance", f.only[d], 1))
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	w, err := mw.CreateFormFile("file", "returns.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(csv.Bytes())
+	mw.Close()
+	return newRequest("POST", "/api/v1/payroll/returns", token, mw.FormDataContentType(), body.Bytes())
+}
+
 func TestAPIAccess(t *testing.T) {
 	eachDB(t, func(t *testing.T, cfg app.Config) {
 		start := time.Now()
@@ -361,6 +467,7 @@ func TestAPIAccess(t *testing.T) {
 		t.Run("export scope", func(t *testing.T) { testExportScope(t, f) })
 		t.Run("user list scope", func(t *testing.T) { testUserScope(t, f) })
 		t.Run("id number is audited", func(t *testing.T) { testRevealAudited(t, f) })
+		t.Run("payroll scope", func(t *testing.T) { testPayrollScope(t, f) })
 		t.Run("audit chain intact", func(t *testing.T) {
 			res, err := f.App.Audit.Verify(context.Background())
 			if err != nil || !res.OK {
@@ -699,6 +806,67 @@ func testUserScope(t *testing.T, f *accessFixture) {
 		for _, u := range res.Items {
 			if !strings.HasPrefix(u.Division, prefix) {
 				t.Errorf("%s: lists %s of %s, outside %s", who, u.Name, u.Division, c.division)
+			}
+		}
+	}
+}
+
+// testPayrollScope checks that payroll totals and figures cover exactly
+// the ledger lines of the caller's jurisdiction (by 户籍地), and that the
+// walk's sign-offs were recorded for the approvers' own districts.
+func testPayrollScope(t *testing.T, f *accessFixture) {
+	ledger := func(period, prefix string) (lines int64, yuan float64) {
+		lines = f.count(t, `SELECT COUNT(*) FROM ledger WHERE period = $1 AND division LIKE $2`, period, prefix+"%")
+		return lines, float64(f.count(t, `SELECT COALESCE(SUM(fen), 0) FROM ledger WHERE period = $1 AND division LIKE $2`, period, prefix+"%")) / 100
+	}
+	near := func(a, b float64) bool { return a-b < 0.005 && b-a < 0.005 }
+	for _, who := range []string{"reviewer_" + xuhui, "approver_" + pudong, "auditor_" + city} {
+		c := f.caller(t, who)
+		prefix := auth.JurisdictionPrefix(c.division)
+		var list struct {
+			Periods []payroll.Period `json:"periods"`
+		}
+		f.get(t, "/api/v1/payroll/periods", c.token, 200, &list)
+		var listed []string
+		for _, p := range list.Periods {
+			listed = append(listed, p.Period)
+			lines, amount := ledger(p.Period, prefix)
+			if p.Lines != lines || !near(p.Amount, amount) {
+				t.Errorf("%s: period %s has %d lines, %.2f yuan; the ledger in %s has %d lines, %.2f yuan", who, p.Period, p.Lines, p.Amount, c.division, lines, amount)
+			}
+		}
+		for _, p := range f.periods {
+			if !slices.Contains(listed, p) {
+				t.Errorf("%s: periods %v, want %s among them", who, listed, p)
+			}
+		}
+		for _, period := range f.periods {
+			var figs struct {
+				Period  string           `json:"period"`
+				Figures []payroll.Figure `json:"figures"`
+			}
+			f.get(t, "/api/v1/payroll/"+period+"/figures", c.token, 200, &figs)
+			var amount float64
+			seen := map[string]bool{}
+			for _, g := range figs.Figures {
+				if !strings.HasPrefix(g.District, prefix) {
+					t.Errorf("%s: figures of %s hold district %s, outside %s", who, period, g.District, c.division)
+				}
+				amount += g.Amount
+				seen[g.District] = true
+				// Each approver signed off their own district in the walk,
+				// for the first period.
+				if want := "approver_" + g.District; period == f.periods[0] && (g.District == xuhui || g.District == pudong) && g.SignedBy != want {
+					t.Errorf("%s: %s %s signed off by %q, want %s", who, period, g.District, g.SignedBy, want)
+				}
+			}
+			if _, want := ledger(period, prefix); figs.Period != period || !near(amount, want) {
+				t.Errorf("%s: figures of %s (period %q) add up to %.2f yuan, the ledger in %s to %.2f", who, period, figs.Period, amount, c.division, want)
+			}
+			for _, d := range []string{xuhui, pudong} {
+				if strings.HasPrefix(d, prefix) && !seen[d] {
+					t.Errorf("%s: figures of %s have no row for %s, where %d is paid", who, period, d, f.only[d])
+				}
 			}
 		}
 	}

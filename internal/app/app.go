@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"minzheng/internal/admin"
+	"minzheng/internal/assistance"
 	"minzheng/internal/audit"
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
@@ -57,6 +58,7 @@ type App struct {
 	Proactive   *eligibility.Proactive
 	Leases      *jobs.Leases
 	Monitor     *monitor.Service
+	Assistance  *assistance.Service
 	Payroll     *payroll.Service
 	// Events delivers the outbox to the consumers registered in Open;
 	// serve runs it, the CLI drains it after a command that writes events.
@@ -103,6 +105,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Eligibility = &eligibility.Service{Registry: a.Registry, Policies: policies, Now: func() time.Time { return a.Now() }}
 	a.Leases = jobs.NewLeases(d, func() time.Time { return a.Now() })
 	a.Proactive = &eligibility.Proactive{DB: d, Registry: a.Registry, Policies: policies, Audit: a.Audit, Now: func() time.Time { return a.Now() }}
+	a.Assistance = &assistance.Service{DB: d, Registry: a.Registry, Policies: policies, Audit: a.Audit, Suite: suite, Tree: tree,
+		DataDir: cfg.DataDir, Now: func() time.Time { return a.Now() }}
 	a.Payroll = &payroll.Service{DB: d, Suite: suite, Audit: a.Audit, Leases: a.Leases, Dir: filepath.Join(cfg.DataDir, "payroll"),
 		Now: func() time.Time { return a.Now() }, ProgramName: a.programName, HouseholdPrograms: map[string]bool{}}
 	for _, id := range policies.IDs() {
@@ -181,6 +185,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 	(&division.HTTP{Service: a.Divisions, Render: render}).Routes(r)
 	(&registry.HTTP{Service: a.Registry, Render: render}).Routes(r)
 	(&monitor.HTTP{Service: a.Monitor, Render: render, AfterImport: a.drainSoon}).Routes(r)
+	(&assistance.HTTP{Service: a.Assistance, Render: render}).Routes(r)
 	(&payroll.HTTP{Service: a.Payroll, Render: render, DistrictName: a.Divisions.Tree.Name}).Routes(r)
 	(&eligibility.HTTP{Service: a.Eligibility, Proactive: a.Proactive, RunProactive: a.RunProactive, Render: render, DistrictName: a.Divisions.Tree.Name}).Routes(r)
 
@@ -298,6 +303,36 @@ func (a *App) scheduleProactive(ctx context.Context, at string) error {
 	shanghai := time.FixedZone("CST", 8*3600)
 	go a.Leases.Daily(ctx, a.Log, ProactiveJob+"-daily", hour, minute, shanghai, 6*time.Hour, func(ctx context.Context, day time.Time) error {
 		_, err := a.RunProactive(ctx, auth.System(), day, io.Discard)
+		return err
+	})
+	return nil
+}
+
+// RecheckJob is the name of the annual re-check job's lease.
+const RecheckJob = "assistance-recheck"
+
+// RunRechecks opens the social assistance re-checks due on a date, under
+// its lease, so that two processes never open them twice at once.
+func (a *App) RunRechecks(ctx context.Context, on time.Time) (assistance.RecheckStats, error) {
+	if _, err := a.Leases.Acquire(ctx, RecheckJob, time.Hour); errors.Is(err, jobs.ErrHeld) {
+		return assistance.RecheckStats{}, errs.E(errs.Conflict, "年度复核正在另一进程中运行，请稍后再试")
+	} else if err != nil {
+		return assistance.RecheckStats{}, err
+	}
+	defer a.Leases.Release(context.WithoutCancel(ctx), RecheckJob, "")
+	return a.Assistance.OpenRechecks(ctx, auth.System(), on)
+}
+
+// scheduleRechecks opens the due re-checks every day at hh:mm Shanghai
+// time, in one process of those sharing the database.
+func (a *App) scheduleRechecks(ctx context.Context, at string) error {
+	var hour, minute int
+	if _, err := fmt.Sscanf(at, "%d:%d", &hour, &minute); err != nil || hour > 23 || minute > 59 {
+		return errs.Field("recheck-at", "时间“%s”应为 HH:MM，或 off", at)
+	}
+	shanghai := time.FixedZone("CST", 8*3600)
+	go a.Leases.Daily(ctx, a.Log, RecheckJob+"-daily", hour, minute, shanghai, time.Hour, func(ctx context.Context, day time.Time) error {
+		_, err := a.RunRechecks(ctx, day)
 		return err
 	})
 	return nil

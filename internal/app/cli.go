@@ -35,6 +35,7 @@ const usage = `minzheng — 上海民政业务平台
   gen       生成合成人口：gen --persons N --seed S
   eval      计算一个家庭的待遇资格：eval --program ID --as-of YYYY-MM-DD --case FILE.json
   run       批处理：run proactive --as-of YYYY-MM-DD（免申即享：全市人口逐项计算，只写入变化）
+            run recheck --as-of YYYY-MM-DD（社会救助年度复核：为批准满一年的家庭发起复核申请）
             run payroll --period YYYY-MM（月度发放：写入发放台账并生成各区各银行的发放文件）
             run campaign --id ID --name 名称 --rule 规则 --amount 金额 --as-of 日期（一次性发放）
   payroll   payroll returns FILE（导入银行回盘文件，失败的付款在下次发放时重发）
@@ -161,6 +162,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demoPersons := fs.Int64("demo-persons", 20000, "演示城市的人口数")
 	proactiveAt := fs.String("proactive-at", "02:00", "每天几点（上海时间 HH:MM）运行免申即享；off 为不运行")
 	monitorAt := fs.String("monitor-at", "04:00", "每天几点（上海时间 HH:MM）运行全量预警并上报超期任务；off 为不运行")
+	recheckAt := fs.String("recheck-at", "03:00", "每天几点（上海时间 HH:MM）发起到期的社会救助年度复核；off 为不运行")
 	payrollDay := fs.Int("payroll-day", 1, "每月几号（上海时间 03:00）计算当月发放，待各区签发；0 为不运行")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -190,6 +192,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	if *recheckAt != "off" {
+		if err := a.scheduleRechecks(ctx, *recheckAt); err != nil {
+			return err
+		}
+	}
 	return a.Serve(ctx, *addr, func(addr string) {
 		host := addr
 		if strings.HasPrefix(host, ":") {
@@ -215,6 +222,10 @@ func (a *App) bootstrap(ctx context.Context, stdout io.Writer, demo bool, person
 				auth.NewUser{Name: "xuhui_reviewer", Display: "徐汇区审核员", Role: auth.Reviewer, Division: "310104"},
 				auth.NewUser{Name: "pudong_clerk", Display: "浦东新区受理员", Role: auth.Clerk, Division: "310115"},
 				auth.NewUser{Name: "auditor", Display: "审计员", Role: auth.Auditor, Division: "310000"},
+				auth.NewUser{Name: "xuhui_approver", Display: "徐汇区审批员", Role: auth.Approver, Division: "310104"},
+				// The rest of 徐汇's social assistance chain (受理, 入户调查).
+				auth.NewUser{Name: "xuhui_clerk", Display: "徐汇区受理员", Role: auth.Clerk, Division: "310104"},
+				auth.NewUser{Name: "xuhui_adviser", Display: "徐汇区救助顾问", Role: auth.Adviser, Division: "310104"},
 			)
 		}
 		fmt.Fprintln(stdout, "首次启动，已创建以下账号（密码只显示这一次，请妥善保存）：")
@@ -234,6 +245,16 @@ func (a *App) bootstrap(ctx context.Context, stdout io.Writer, demo bool, person
 		if n == 0 {
 			fmt.Fprintf(stdout, "正在生成演示城市（%d 人）…\n", persons)
 			if _, err := a.Generate(ctx, persons, 1, io.Discard); err != nil {
+				return err
+			}
+			// Last month's entitlements and payroll, so the pages have
+			// something to show; districts then sign off.
+			now := a.Now()
+			month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
+			if _, err := a.RunProactive(ctx, auth.System(), month, io.Discard); err != nil {
+				return err
+			}
+			if _, err := a.Payroll.Run(ctx, auth.System(), month.Format("2006-01"), payroll.Options{}, io.Discard); err != nil {
 				return err
 			}
 		}
@@ -465,7 +486,7 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 // cmdRun runs a batch job once: run proactive --as-of DATE, run monitor,
 // run weather.
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const use = "用法：minzheng run proactive --as-of YYYY-MM-DD | run payroll --period YYYY-MM | run campaign --id ID --name 名称 --rule 规则 --amount 金额 --as-of YYYY-MM-DD | run monitor | run weather --kind cold --districts CODES"
+	const use = "用法：minzheng run proactive --as-of YYYY-MM-DD | run payroll --period YYYY-MM | run campaign --id ID --name 名称 --rule 规则 --amount 金额 --as-of YYYY-MM-DD | run recheck --as-of YYYY-MM-DD | run monitor | run weather --kind cold --districts CODES"
 	if len(args) == 0 {
 		return errs.E(errs.Invalid, use)
 	}
@@ -476,6 +497,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return cmdRunPayroll(ctx, args[1:], stdout, stderr)
 	case "campaign":
 		return cmdRunCampaign(ctx, args[1:], stdout, stderr)
+	case "recheck":
+		return cmdRunRecheck(ctx, args[1:], stdout, stderr)
 	case "monitor", "weather":
 		return cmdRunMonitor(ctx, args, stdout, stderr)
 	}
@@ -591,6 +614,32 @@ func cmdPayroll(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	return printLine(stdout, rep)
+}
+
+// cmdRunRecheck opens the annual re-checks (年度复核) due on a date, under
+// the same lease as the scheduled job, and prints what it did as JSON.
+func cmdRunRecheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlags("run recheck", stderr)
+	asOf := fs.String("as-of", time.Now().Format(time.DateOnly), "日期 YYYY-MM-DD：为此前满一年批准的家庭发起复核")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	on, err := parseDay("as-of", *asOf)
+	if err != nil {
+		return err
+	}
+	a, err := c.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	st, err := a.RunRechecks(ctx, on)
+	if err != nil {
+		return err
+	}
+	out, _ := json.Marshal(st)
+	fmt.Fprintln(stdout, string(out))
+	return nil
 }
 
 // settings collects repeated --set flags.

@@ -27,7 +27,9 @@ import (
 	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
 	"minzheng/internal/idcard"
+	"minzheng/internal/jobs"
 	"minzheng/internal/monitor"
+	"minzheng/internal/payroll"
 	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 )
@@ -355,6 +357,11 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		{"Case", policy.Case{}, false},
 		{"CaseMember", policy.Member{}, false},
 		{"CaseAssets", policy.Assets{}, false},
+		{"Period", payroll.Period{}, true},
+		{"PayrollResult", payroll.Result{}, true},
+		{"Figure", payroll.Figure{}, true},
+		{"ReturnReport", payroll.ReturnReport{}, true},
+		{"Account", payroll.Account{}, true},
 	}
 	for _, tc := range cases {
 		s, ok := d.lookup("#/components/schemas/" + tc.schema)
@@ -541,6 +548,7 @@ type sample struct {
 	status int
 	badReq bool   // the request body is meant to break the schema
 	field  string // the field a 422 answer must name
+	after  func() // runs once the answer is in, to undo what req set up
 }
 
 // TestOpenAPIResponses sends real requests of every documented operation
@@ -578,6 +586,46 @@ func TestOpenAPIResponses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The payroll: someone in 徐汇 and 王五 in 浦东 receive the elderly
+		// allowance; the samples run the payroll of 2025-08 through the API.
+		payee, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "陈发", IDNumber: number(), HukouDivision: committee, ResidenceDivision: committee, Address: "天平路 5 号"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range []registry.Person{payee, outsider} {
+			if _, err := s.App.DB.ExecContext(ctx, `INSERT INTO entitlements (program, person_id, household_id, status, monthly_fen, since, proactive, decision_id, updated_at)
+				VALUES ('elderly_allowance', $1, $2, 'active', 15000, '2025-01-01', 1, 0, '')`, x.ID, x.HouseholdID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		approver := s.staff(t, "approver", auth.Approver, xuhui)
+		reviewer := s.staff(t, "reviewer", auth.Reviewer, xuhui)
+		districtCityAdmin := s.staff(t, "city_admin_xuhui", auth.CityAdmin, xuhui)
+		// Another process holding the payroll's lease.
+		otherProcess := &jobs.Leases{DB: s.App.DB, Holder: "elsewhere:1:test", Now: time.Now}
+		put := func(path, token string, body any) func() *http.Request {
+			return func() *http.Request { return jsonRequest(t, "PUT", path, token, body) }
+		}
+		returns := func(token, csv string) func() *http.Request {
+			return func() *http.Request {
+				var body bytes.Buffer
+				mw := multipart.NewWriter(&body)
+				if csv != "" {
+					w, _ := mw.CreateFormFile("file", "returns.csv")
+					w.Write([]byte(csv))
+				}
+				mw.Close()
+				return newRequest("POST", "/api/v1/payroll/returns", token, mw.FormDataContentType(), body.Bytes())
+			}
+		}
+		const returnsHeader = "流水号,结果,原因\n"
+		paid := payroll.Reference("2025-08", "elderly_allowance", payee.ID, 1)
+		paidElsewhere := payroll.Reference("2025-08", "elderly_allowance", outsider.ID, 1)
+		account := fmt.Sprintf("/api/v1/persons/%d/payee-account", payee.ID)
+		accountElsewhere := fmt.Sprintf("/api/v1/persons/%d/payee-account", outsider.ID)
+		bankAccount := map[string]any{"bank": "工商银行", "account": "6222 0210 0111 2223", "holder": "陈发"}
+		custodial := map[string]any{"bank": "农业银行", "account": "6228480012345678", "holder": "陈发", "custodial": true, "custodian": "陈小发（儿子）"}
+
 		// A household given in full: a mother with a low income and her
 		// son at school, eligible for 低保.
 		yes := true
@@ -674,7 +722,54 @@ func TestOpenAPIResponses(t *testing.T) {
 			{name: "evaluate, bad birth date", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "dibao", Case: &badBirth}), status: 422, badReq: true, field: "members[0].birth_date"},
 			{name: "evaluate, unknown field", req: post(evaluate, adviser, map[string]any{"program": "dibao", "person": head.ID}), status: 422, badReq: true, field: "person"},
 			{name: "evaluate, person outside the jurisdiction", req: post(evaluate, adviser, eligibility.EvaluateRequest{Program: "dibao", PersonID: outsider.ID}), status: 404},
+
+			{name: "payroll periods, none yet", req: get("/api/v1/payroll/periods", approver), status: 200},
+			{name: "run payroll, adviser", req: post("/api/v1/payroll/runs", adviser, map[string]any{"period": "2025-08"}), status: 403},
+			{name: "run payroll, city admin of a district", req: post("/api/v1/payroll/runs", districtCityAdmin, map[string]any{"period": "2025-08"}), status: 403},
+			{name: "run payroll, bad period", req: post("/api/v1/payroll/runs", admin, map[string]any{"period": "2025-8"}), status: 422, badReq: true, field: "period"},
+			{name: "run payroll, unknown field", req: post("/api/v1/payroll/runs", admin, map[string]any{"period": "2025-08", "district": xuhui}), status: 422, badReq: true, field: "district"},
+			{name: "run payroll, running elsewhere", req: func() *http.Request {
+				if _, err := otherProcess.Acquire(ctx, payroll.Job, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+				return jsonRequest(t, "POST", "/api/v1/payroll/runs", admin, map[string]any{"period": "2025-08"})
+			}, after: func() { otherProcess.Release(ctx, payroll.Job, "") }, status: 409},
+			{name: "run payroll", req: post("/api/v1/payroll/runs", admin, map[string]any{"period": "2025-08", "files": false}), status: 200},
+			{name: "run payroll again, with bank files", req: post("/api/v1/payroll/runs", admin, map[string]any{"period": "2025-08", "files": true}), status: 200},
+			{name: "payroll periods", req: get("/api/v1/payroll/periods", approver), status: 200},
+			{name: "payroll periods, clerk", req: get("/api/v1/payroll/periods", clerk), status: 403},
+			{name: "payroll figures", req: get("/api/v1/payroll/2025-08/figures", reviewer), status: 200},
+			{name: "payroll figures, city", req: get("/api/v1/payroll/2025-08/figures", admin), status: 200},
+			{name: "payroll figures, bad period", req: get("/api/v1/payroll/2025-13/figures", reviewer), status: 422, field: "period"},
+			{name: "payroll figures, adviser", req: get("/api/v1/payroll/2025-08/figures", adviser), status: 403},
+			{name: "sign off, reviewer", req: post("/api/v1/payroll/2025-08/signoff", reviewer, map[string]any{"district": xuhui}), status: 403},
+			{name: "sign off, outside the jurisdiction", req: post("/api/v1/payroll/2025-08/signoff", approver, map[string]any{"district": pudong}), status: 403},
+			{name: "sign off, bad period", req: post("/api/v1/payroll/2025-8/signoff", approver, map[string]any{"district": xuhui}), status: 422, field: "period"},
+			{name: "sign off, no payroll run", req: post("/api/v1/payroll/2025-07/signoff", approver, map[string]any{"district": xuhui}), status: 422},
+			{name: "sign off", req: post("/api/v1/payroll/2025-08/signoff", approver, map[string]any{"district": xuhui}), status: 200},
+			{name: "sign off again", req: post("/api/v1/payroll/2025-08/signoff", approver, map[string]any{"district": xuhui}), status: 409},
+			{name: "bank returns", req: returns(approver, returnsHeader+paid+",失败,账户已冻结\n"), status: 200},
+			{name: "bank returns, city admin", req: returns(admin, returnsHeader+paid+",成功,\n"+paidElsewhere+",成功,\n"), status: 200},
+			{name: "bank returns, outside the jurisdiction", req: returns(approver, returnsHeader+paidElsewhere+",成功,\n"), status: 422, field: "第 2 行"},
+			{name: "bank returns, unknown payment", req: returns(approver, returnsHeader+paid+",成功,\n2025-08/elderly_allowance/99999999,成功,\n"), status: 422, field: "第 3 行"},
+			{name: "bank returns, bad result", req: returns(approver, returnsHeader+paid+",退回,\n"), status: 422, field: "第 2 行"},
+			{name: "bank returns, no file", req: returns(approver, ""), status: 422, field: "file"},
+			{name: "bank returns, reviewer", req: returns(reviewer, returnsHeader+paid+",成功,\n"), status: 403},
+			{name: "payee account, none recorded", req: get(account, clerk), status: 200},
+			{name: "payee account, adviser", req: get(account, adviser), status: 403},
+			{name: "payee account, outside the jurisdiction", req: get(accountElsewhere, clerk), status: 404},
+			{name: "payee account, no such person", req: get("/api/v1/persons/99999999/payee-account", clerk), status: 404},
+			{name: "record payee account", req: put(account, clerk, bankAccount), status: 200},
+			{name: "payee account", req: get(account, reviewer), status: 200},
+			{name: "record custodial account", req: put(account, admin, custodial), status: 200},
+			{name: "record custodial account, no custodian", req: put(account, clerk, map[string]any{"bank": "农业银行", "account": "6228480012345678", "holder": "陈发", "custodial": true}), status: 422, field: "custodian"},
+			{name: "record payee account, bad number", req: put(account, clerk, map[string]any{"bank": "工商银行", "account": "6222-0210", "holder": "陈发"}), status: 422, field: "account"},
+			{name: "record payee account, social security card", req: put(account, clerk, map[string]any{"bank": payroll.SocialSecurityCard, "account": "6222021001112223", "holder": "陈发"}), status: 422, field: "bank"},
+			{name: "record payee account, unknown field", req: put(account, clerk, map[string]any{"bank": "工商银行", "account": "6222021001112223", "holder": "陈发", "iban": "x"}), status: 422, badReq: true, field: "iban"},
+			{name: "record payee account, reviewer", req: put(account, reviewer, bankAccount), status: 403},
+			{name: "record payee account, outside the jurisdiction", req: put(accountElsewhere, clerk, bankAccount), status: 404},
 		}
+		samples = append(samples, assistanceSamples(t, s, clerk, adviser, admin, committee, number, outsider.ID)...)
 		feed := func(typ, token string, b monitor.FeedBatch) func() *http.Request {
 			return post("/api/v1/feeds/"+typ, token, b)
 		}
@@ -726,6 +821,9 @@ func TestOpenAPIResponses(t *testing.T) {
 					}
 				}
 				rec := s.serve(req)
+				if sm.after != nil {
+					sm.after()
+				}
 				if rec.Code != sm.status {
 					t.Fatalf("%s: status %d, want %d; body %s", key, rec.Code, sm.status, truncate(rec.Body.String()))
 				}

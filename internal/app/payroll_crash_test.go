@@ -108,22 +108,46 @@ func TestPayrollSurvivesKill9(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 		midway := 0
 		for i := 0; i < 20; i++ {
-			cmd := child(cfg, "run", "payroll", "--period", "2025-08", "--batch", "50")
+			prev, _ := ledgerState(t, d, "2025-08")
+			cmd := child(cfg, "run", "payroll", "--period", "2025-08", "--batch", "20")
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(time.Duration(rng.Int64N(int64(full))))
+			exited := make(chan struct{})
+			go func() { cmd.Wait(); close(exited) }()
+			// Odd kills: at a random moment of a whole run (often while it
+			// starts). Even kills: once this process has written something,
+			// a random moment later.
+			deadline := time.Now().Add(time.Duration(rng.Int64N(int64(full))))
+			if i%2 == 0 {
+				deadline = time.Now().Add(10 * time.Second)
+			}
+			for time.Now().Before(deadline) {
+				select {
+				case <-exited:
+					deadline = time.Now()
+					continue
+				default:
+				}
+				var n int64
+				d.QueryRow(`SELECT COUNT(*) FROM ledger WHERE period = '2025-08'`).Scan(&n)
+				if n > prev {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(time.Duration(rng.Int64N(int64(5 * time.Millisecond))))
 			cmd.Process.Signal(syscall.SIGKILL)
-			cmd.Wait()
+			<-exited
 			lines, _ := ledgerState(t, d, "2025-08")
 			if lines > want {
 				t.Fatalf("after kill %d: %d lines, more than the %d entitlements", i+1, lines, want)
 			}
-			if lines > 0 && lines < want {
+			if lines > prev && lines < want {
 				midway++
 			}
 		}
-		t.Logf("%d of 20 kills landed in the middle of writing the ledger (run takes %v)", midway, full.Round(time.Millisecond))
+		t.Logf("%d of 20 kills landed in the middle of writing the ledger (an undisturbed run takes %v)", midway, full.Round(time.Millisecond))
 		if midway < 3 {
 			t.Errorf("only %d kills interrupted the ledger: the test did not test", midway)
 		}

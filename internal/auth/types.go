@@ -79,6 +79,15 @@ const (
 	PayrollRun    Permission = "payroll.run"     // run the city's payroll and campaigns
 	PayrollSign   Permission = "payroll.signoff" // 签发: release a district's bank files
 	PayeeAccount  Permission = "payroll.account" // record where a beneficiary is paid
+	// Social assistance (社会救助): who may move a case from one state to
+	// another is data (assistance.Transitions); these say who may read
+	// cases, start them, add materials, file verification data and put
+	// their relatives on file.
+	ApplicationRead     Permission = "application.read"
+	ApplicationCreate   Permission = "application.create"
+	ApplicationMaterial Permission = "application.material"
+	ApplicationVerify   Permission = "application.verify" // file department data (经济状况核对)
+	RelativeRegister    Permission = "relative.register"  // 经办人员亲属备案
 	// Monitoring (低收入人口动态监测).
 	MonitorRead  Permission = "monitor.read"  // warnings, tasks, dashboard in the jurisdiction
 	MonitorVisit Permission = "monitor.visit" // record visits and dispositions of tasks
@@ -88,15 +97,16 @@ const (
 )
 
 var permissions = map[Role][]Permission{
-	Clerk:    {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList, PayeeAccount},
-	Adviser:  {DivisionRead, PersonRead, ExportList, MonitorRead, MonitorVisit},
-	Reviewer: {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead, MonitorRead},
-	Approver: {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead, PayrollSign},
+	Clerk: {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList, PayeeAccount,
+		ApplicationRead, ApplicationCreate, ApplicationMaterial, ApplicationVerify, RelativeRegister},
+	Adviser:  {DivisionRead, PersonRead, ExportList, ApplicationRead, ApplicationMaterial, RelativeRegister, MonitorRead, MonitorVisit},
+	Reviewer: {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead, ApplicationRead, RelativeRegister, MonitorRead},
+	Approver: {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead, PayrollSign, ApplicationRead, RelativeRegister},
 	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, PayrollRead, PayeeAccount,
-		MonitorRead, MonitorVisit, MonitorPlan},
-	CityAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate, PayrollRead, PayrollRun, PayeeAccount,
-		MonitorRead, MonitorVisit, MonitorPlan, FeedImport, MonitorRules},
-	Auditor: {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead, PayrollRead, MonitorRead},
+		ApplicationRead, ApplicationVerify, MonitorRead, MonitorVisit, MonitorPlan},
+	CityAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate,
+		PayrollRead, PayrollRun, PayeeAccount, ApplicationRead, ApplicationVerify, MonitorRead, MonitorVisit, MonitorPlan, FeedImport, MonitorRules},
+	Auditor: {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead, PayrollRead, ApplicationRead, MonitorRead},
 }
 
 // Principal is the caller of a service: a staff member, a token acting as

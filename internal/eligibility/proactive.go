@@ -66,6 +66,11 @@ type entitlement struct {
 	id     int64
 	status string
 	fen    int64
+	// applied: decided on an application (社会救助申请, proactive = 0).
+	// Such an entitlement rests on verified income and property the
+	// register does not hold; only the application chain and its annual
+	// re-check change it, never the proactive run.
+	applied bool
 }
 
 type runner struct {
@@ -239,6 +244,9 @@ func (r *runner) flush() error {
 				continue
 			}
 			cur, has := current[key{pl.Policy.ID, r.rows[i].person}]
+			if has && cur.applied {
+				continue // decided on an application: its chain owns it
+			}
 			active := has && cur.status == "active"
 			f := fen(amount[i])
 			switch {
@@ -323,7 +331,7 @@ type key struct {
 
 // current loads the entitlements of the households in [lo, hi].
 func (r *runner) current(lo, hi int64) (map[key]entitlement, error) {
-	rows, err := r.p.DB.QueryContext(r.ctx, `SELECT id, program, person_id, status, monthly_fen FROM entitlements WHERE household_id >= $1 AND household_id <= $2`, lo, hi)
+	rows, err := r.p.DB.QueryContext(r.ctx, `SELECT id, program, person_id, status, monthly_fen, proactive FROM entitlements WHERE household_id >= $1 AND household_id <= $2`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("proactive: load entitlements: %w", err)
 	}
@@ -332,9 +340,11 @@ func (r *runner) current(lo, hi int64) (map[key]entitlement, error) {
 	for rows.Next() {
 		var e entitlement
 		var k key
-		if err := rows.Scan(&e.id, &k.program, &k.person, &e.status, &e.fen); err != nil {
+		var proactive int
+		if err := rows.Scan(&e.id, &k.program, &k.person, &e.status, &e.fen, &proactive); err != nil {
 			return nil, err
 		}
+		e.applied = proactive == 0
 		out[k] = e
 	}
 	return out, rows.Err()

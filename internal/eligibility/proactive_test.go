@@ -168,8 +168,10 @@ func TestIncremental(t *testing.T) {
 		if status != "active" || monthly != 65000 {
 			t.Fatalf("after the income drop: %s %d, want active 65000", status, monthly)
 		}
-		if took > 50*time.Millisecond {
-			t.Errorf("re-evaluation took %v, want under 50 ms", took)
+		// A guard against a scan, loose enough for a loaded CI machine;
+		// the figure in docs/BENCHMARKS.md (1.3 ms SQLite, 4.7 ms PostgreSQL) is its log line on a quiet machine.
+		if took > 500*time.Millisecond {
+			t.Errorf("re-evaluation took %v, want under 500 ms", took)
 		}
 		t.Logf("household re-evaluated and written in %v", took)
 		death := "2025-07-31"

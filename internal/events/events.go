@@ -25,6 +25,7 @@ const (
 	PersonChanged       = "person.changed"       // facts of a person changed (income, disability)
 	ApplicationDecided  = "application.decided"  // 审批: an application was approved or refused
 	ApplicationMoved    = "application.moved"    // a case moved from one state to another
+	ApplicationObjected = "application.objected" // 公示异议: someone objected to a case under public notice
 	EntitlementStopped  = "entitlement.stopped"  // 停发
 	PaymentHeld         = "payment.held"         // a bank returned a payment
 	WarningRaised       = "warning.raised"       // 预警

@@ -38,7 +38,7 @@ func Parse(t FeedType, tab *tabular.Table, now time.Time) ([]Record, []RowProble
 	recs := make([]Record, 0, len(tab.Rows))
 	var probs []RowProblem
 	seen := make(map[string]int, len(tab.Rows))
-	today := now.Format(time.DateOnly)
+	today := now.In(shanghai).Format(time.DateOnly) // the feeds' dates are Shanghai dates
 	for _, row := range tab.Rows {
 		p := rowParser{t: t, row: row, cols: cols, today: today, now: now}
 		r := p.parse()

@@ -325,9 +325,9 @@ func (s *Service) RecordVisit(ctx context.Context, p auth.Principal, id int64, v
 	if v.Date == "" {
 		v.Date = now.In(shanghai).Format(time.DateOnly)
 	}
-	if d, err := time.Parse(time.DateOnly, v.Date); err != nil {
+	if _, err := time.Parse(time.DateOnly, v.Date); err != nil {
 		fe.Add("date", "走访日期“%s”应为 YYYY-MM-DD", v.Date)
-	} else if d.After(now) {
+	} else if v.Date > now.In(shanghai).Format(time.DateOnly) {
 		fe.Add("date", "走访日期 %s 晚于今天", v.Date)
 	}
 	if utf8.RuneCountInString(v.Found) > 2000 {

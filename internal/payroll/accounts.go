@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"minzheng/internal/audit"
 	"minzheng/internal/auth"
@@ -37,8 +36,8 @@ func (s *Service) SetAccount(ctx context.Context, by auth.Principal, a Account) 
 	if a.Bank == "" || strings.ContainsAny(a.Bank, "/\\:") || a.Bank == SocialSecurityCard {
 		fe.Add("bank", "请填写开户银行名称")
 	}
-	if len(a.Number) < 8 || len(a.Number) > 32 || strings.IndexFunc(a.Number, func(r rune) bool { return !unicode.IsDigit(r) }) >= 0 {
-		fe.Add("account", "银行账号应为 8–32 位数字")
+	if len(a.Number) < 8 || len(a.Number) > 32 || strings.IndexFunc(a.Number, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		fe.Add("account", "银行账号应为 8–32 位数字（半角 0–9）")
 	}
 	if a.Holder == "" {
 		fe.Add("holder", "请填写户名")
@@ -46,11 +45,14 @@ func (s *Service) SetAccount(ctx context.Context, by auth.Principal, a Account) 
 	if a.Custodial && a.Custodian == "" {
 		fe.Add("custodian", "代管账户须填写代管人（姓名与关系，或代管机构）")
 	}
+	if !a.Custodial {
+		a.Custodian = ""
+	}
 	if err := fe.Err(); err != nil {
 		return Account{}, err
 	}
 	now := db.Now(s.now())
-	masked := a.Number[:4] + strings.Repeat("*", len(a.Number)-8) + a.Number[len(a.Number)-4:]
+	masked := maskAccount(a.Number)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.personDivision(ctx, tx, by, a.PersonID); err != nil {
 			return err
@@ -77,6 +79,15 @@ func (s *Service) SetAccount(ctx context.Context, by auth.Principal, a Account) 
 	}
 	a.Number, a.UpdatedAt = masked, now
 	return a, nil
+}
+
+// maskAccount shows the last four digits of an account number, and the
+// first four too when at least eight others stay hidden.
+func maskAccount(n string) string {
+	if len(n) >= 16 {
+		return n[:4] + strings.Repeat("*", len(n)-8) + n[len(n)-4:]
+	}
+	return strings.Repeat("*", len(n)-4) + n[len(n)-4:]
 }
 
 // GetAccount returns a beneficiary's account, masked; without one, the

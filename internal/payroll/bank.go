@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
 	"minzheng/internal/errs"
+	"minzheng/internal/events"
 	"minzheng/internal/tabular"
 )
 
@@ -23,19 +25,29 @@ import (
 var BankHeader = []string{"流水号", "户名", "证件号码", "开户银行", "账号", "金额（元）", "项目", "所属期", "代管", "代管人", "受益人"}
 
 // Reference is a payment's reference in bank files and return files:
-// period/programme/person.
-func Reference(period, program string, person int64) string {
-	return period + "/" + program + "/" + strconv.FormatInt(person, 10)
+// period/programme/person, and /batch for a supplementary sign-off's file.
+func Reference(period, program string, person int64, batch int) string {
+	ref := period + "/" + program + "/" + strconv.FormatInt(person, 10)
+	if batch > 1 {
+		ref += "/" + strconv.Itoa(batch)
+	}
+	return ref
 }
 
 // ParseReference splits a payment reference.
-func ParseReference(ref string) (period, program string, person int64, ok bool) {
+func ParseReference(ref string) (period, program string, person int64, batch int, ok bool) {
 	parts := strings.Split(ref, "/")
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
-		return "", "", 0, false
+	if len(parts) < 3 || len(parts) > 4 || parts[0] == "" || parts[1] == "" {
+		return "", "", 0, 0, false
 	}
 	person, err := strconv.ParseInt(parts[2], 10, 64)
-	return parts[0], parts[1], person, err == nil && person > 0
+	batch = 1
+	if len(parts) == 4 {
+		if batch, err = strconv.Atoi(parts[3]); err != nil || batch < 2 {
+			return "", "", 0, 0, false
+		}
+	}
+	return parts[0], parts[1], person, batch, err == nil && person > 0
 }
 
 // payment is one transfer: the lines of a programme and person in a period.
@@ -52,8 +64,9 @@ type payment struct {
 
 // bankFiles holds the open files of one write, by district and bank.
 type bankFiles struct {
-	dir   string
-	files map[string]*bankFile
+	dir    string
+	suffix string // "-补充2" for a supplementary batch
+	files  map[string]*bankFile
 }
 
 type bankFile struct {
@@ -73,7 +86,7 @@ func (b *bankFiles) get(district, bank string) (*bankFile, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, bank+".csv")
+	path := filepath.Join(dir, bank+b.suffix+".csv")
 	f, err := os.CreateTemp(dir, bank+".*.tmp")
 	if err != nil {
 		return nil, err
@@ -114,13 +127,9 @@ func (b *bankFiles) close(ok bool) ([]string, error) {
 }
 
 // WriteBankFiles writes the bank disbursement files of period for one
-// district ("" for every district in the caller's jurisdiction): per
-// district, one CSV per bank, each payment one row — the programme's lines
-// of a person in the period (regular, back payment, less deductions), and
-// again the payments of earlier periods a bank returned as failed. People
-// without an account go to the 社保卡 file by ID number. The files are
-// written to temporary names and renamed at the end, so they can always be
-// written again; the full ID numbers they carry make it an audited read.
+// district ("" for every district in the caller's jurisdiction), covering
+// every line of the period: the CLI's path, for a city that does not use
+// sign-off. See writeFiles.
 func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period, district string) ([]string, error) {
 	if !by.Can(auth.PayrollRun) && !by.Can(auth.PayrollSign) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权生成银行发放文件")
@@ -132,8 +141,30 @@ func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period,
 		}
 		prefix = auth.JurisdictionPrefix(district)
 	}
-	lo, hi := db.PrefixRange(prefix)
+	return s.writeFiles(ctx, by, period, prefix, 0, math.MaxInt64, 1)
+}
+
+const paymentCols = `l.program, l.person_id, l.fen, l.division, p.name, p.id_enc, a.bank, a.account_enc, a.holder, a.custodial, a.custodian`
+
+func scanPayment(rows *sql.Rows, p *payment) error {
+	return rows.Scan(&p.program, &p.person, &p.fen, &p.division, &p.name, &p.idEnc, &p.bank, &p.accountEnc, &p.holder, &p.custodial, &p.custodian)
+}
+
+// writeFiles writes the bank files of the period's lines with ids in
+// (lo, hi] in the divisions under prefix: per district, one CSV per bank
+// (batch 1: 工商银行.csv; later batches: 工商银行-补充2.csv), each payment one
+// row — the programme's lines of a person (regular, back payment, less
+// deductions) — and again the payments of earlier periods a bank returned
+// as failed. People without an account go to the 社保卡 file by ID number.
+// The files are written to temporary names and renamed at the end, so they
+// can always be written again; the full ID numbers they carry make it an
+// audited read.
+func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period, prefix string, lo, hi int64, batch int) ([]string, error) {
+	dlo, dhi := db.PrefixRange(prefix)
 	out := &bankFiles{dir: filepath.Join(s.Dir, period), files: map[string]*bankFile{}}
+	if batch > 1 {
+		out.suffix = fmt.Sprintf("-补充%d", batch)
+	}
 	rows, written := 0, false
 	defer func() {
 		if !written {
@@ -166,19 +197,33 @@ func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period,
 		}
 		f.rows++
 		rows++
-		name := s.programName(p.program)
-		return f.w.Write([]string{ref, holder, string(id), bank, account, fmt.Sprintf("%d.%02d", p.fen/100, p.fen%100), name, p.period, custodial, custodian, p.name})
+		return f.w.Write([]string{ref, holder, string(id), bank, account, fmt.Sprintf("%d.%02d", p.fen/100, p.fen%100), s.programName(p.program), p.period, custodial, custodian, p.name})
 	}
-	const cols = `l.program, l.person_id, l.fen, l.division, p.name, p.id_enc, a.bank, a.account_enc, a.holder, a.custodial, a.custodian`
-	q, err := s.DB.QueryContext(ctx, `SELECT `+cols+` FROM ledger l JOIN persons p ON p.id = l.person_id LEFT JOIN payee_accounts a ON a.person_id = l.person_id
-		WHERE l.period = $1 AND l.kind <> 'recovery' AND l.division >= $2 AND l.division < $3 ORDER BY l.program, l.person_id`, period, lo, hi)
+	// The order is ledger_key's, so SQLite reads the index without sorting;
+	// PostgreSQL gets the memory to sort a city's month in one pass.
+	ids, args := "", []any{period, dlo, dhi}
+	if lo > 0 || hi < math.MaxInt64 {
+		ids, args = " AND l.id > $4 AND l.id <= $5", append(args, lo, hi)
+	}
+	rtx, err := s.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer rtx.Rollback()
+	if s.DB.Dialect == db.Postgres {
+		if _, err := rtx.ExecContext(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+			return nil, err
+		}
+	}
+	q, err := rtx.QueryContext(ctx, `SELECT `+paymentCols+` FROM ledger l JOIN persons p ON p.id = l.person_id LEFT JOIN payee_accounts a ON a.person_id = l.person_id
+		WHERE l.period = $1 AND l.kind <> 'recovery' AND l.division >= $2 AND l.division < $3`+ids+` ORDER BY l.period, l.program, l.person_id, l.kind`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("payroll: read ledger: %w", err)
 	}
 	var cur *payment
 	for q.Next() {
 		var p payment
-		if err := q.Scan(&p.program, &p.person, &p.fen, &p.division, &p.name, &p.idEnc, &p.bank, &p.accountEnc, &p.holder, &p.custodial, &p.custodian); err != nil {
+		if err := scanPayment(q, &p); err != nil {
 			q.Close()
 			return nil, err
 		}
@@ -187,7 +232,7 @@ func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period,
 			continue
 		}
 		if cur != nil {
-			if err := emit(cur, Reference(period, cur.program, cur.person)); err != nil {
+			if err := emit(cur, Reference(period, cur.program, cur.person, batch)); err != nil {
 				q.Close()
 				return nil, err
 			}
@@ -199,51 +244,32 @@ func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period,
 	if err := q.Err(); err != nil {
 		return nil, err
 	}
+	rtx.Rollback()
 	if cur != nil {
-		if err := emit(cur, Reference(period, cur.program, cur.person)); err != nil {
+		if err := emit(cur, Reference(period, cur.program, cur.person, batch)); err != nil {
 			return nil, err
 		}
 	}
-	// Payments of earlier periods the bank returned as failed go again.
-	retries, err := s.DB.QueryContext(ctx, `SELECT r.id, r.period, `+cols+` FROM bank_returns r
-		JOIN ledger l ON l.period = r.period AND l.program = r.program AND l.person_id = r.person_id AND l.kind <> 'recovery'
-		JOIN persons p ON p.id = l.person_id LEFT JOIN payee_accounts a ON a.person_id = l.person_id
-		WHERE r.status = 'failed' AND r.period <> $1 AND (r.retried_in IS NULL OR r.retried_in = $1) AND l.division >= $2 AND l.division < $3
-		AND NOT EXISTS (SELECT 1 FROM bank_returns n WHERE n.period = r.period AND n.program = r.program AND n.person_id = r.person_id AND n.id > r.id)
-		ORDER BY r.id`, period, lo, hi)
-	if err != nil {
-		return nil, fmt.Errorf("payroll: read returns: %w", err)
-	}
+	// Payments of earlier periods the bank returned as failed go again,
+	// with the first batch of a later period.
 	var retried []int64
-	cur = nil
-	var curID int64
-	for retries.Next() {
-		var p payment
-		var id int64
-		if err := retries.Scan(&id, &p.period, &p.program, &p.person, &p.fen, &p.division, &p.name, &p.idEnc, &p.bank, &p.accountEnc, &p.holder, &p.custodial, &p.custodian); err != nil {
-			retries.Close()
+	if batch == 1 {
+		fails, err := s.failedPayments(ctx, period, dlo, dhi)
+		if err != nil {
 			return nil, err
 		}
-		if cur != nil && curID == id {
-			cur.fen += p.fen
-			continue
-		}
-		if cur != nil {
-			if err := emit(cur, Reference(cur.period, cur.program, cur.person)); err != nil {
-				retries.Close()
+		for _, f := range fails {
+			p, err := s.paymentOf(ctx, f)
+			if err != nil {
 				return nil, err
 			}
-		}
-		cur, curID = &p, id
-		retried = append(retried, id)
-	}
-	retries.Close()
-	if err := retries.Err(); err != nil {
-		return nil, err
-	}
-	if cur != nil {
-		if err := emit(cur, Reference(cur.period, cur.program, cur.person)); err != nil {
-			return nil, err
+			if p == nil {
+				continue
+			}
+			if err := emit(p, Reference(f.period, f.program, f.person, f.batch)); err != nil {
+				return nil, err
+			}
+			retried = append(retried, f.id)
 		}
 	}
 	written = true
@@ -258,9 +284,84 @@ func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period,
 			}
 		}
 		return s.Audit.Append(ctx, tx, audit.Entry{Actor: by.Name, Role: string(by.Role), Action: "payroll.bank_files", Entity: "payroll_period", EntityID: period,
-			Detail: fmt.Sprintf("银行发放文件 %d 个，%d 笔（含重发 %d 笔），范围 %s", len(paths), rows, len(retried), prefix), Remote: by.Remote})
+			Detail: fmt.Sprintf("银行发放文件 %d 个，%d 笔（含重发 %d 笔），范围 %s，批次 %d", len(paths), rows, len(retried), prefix, batch), Remote: by.Remote})
 	})
 	return paths, err
+}
+
+// failure is a payment a bank returned as failed, not yet sent again.
+type failure struct {
+	id, person      int64
+	period, program string
+	batch           int
+}
+
+// failedPayments lists the payments of periods other than period, in the
+// divisions [dlo, dhi), whose latest return says failed and which have not
+// gone again in another period's files.
+func (s *Service) failedPayments(ctx context.Context, period, dlo, dhi string) ([]failure, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT r.id, r.period, r.program, r.person_id, r.batch FROM bank_returns r
+		WHERE r.status = 'failed' AND r.period <> $1 AND (r.retried_in IS NULL OR r.retried_in = $1)
+		AND NOT EXISTS (SELECT 1 FROM bank_returns n WHERE n.period = r.period AND n.program = r.program AND n.person_id = r.person_id AND n.batch = r.batch AND n.id > r.id)
+		AND EXISTS (SELECT 1 FROM ledger l WHERE l.period = r.period AND l.program = r.program AND l.person_id = r.person_id AND l.division >= $2 AND l.division < $3)
+		ORDER BY r.id`, period, dlo, dhi)
+	if err != nil {
+		return nil, fmt.Errorf("payroll: read returns: %w", err)
+	}
+	defer rows.Close()
+	var out []failure
+	for rows.Next() {
+		var f failure
+		if err := rows.Scan(&f.id, &f.period, &f.program, &f.person, &f.batch); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// batchBounds returns the ledger ids (lo, hi] a sign-off batch of a
+// period and district covered; without sign-offs, every id.
+func (s *Service) batchBounds(ctx context.Context, q db.Queryer, period, district string, batch int) (lo, hi int64, err error) {
+	hi = math.MaxInt64
+	err = q.QueryRowContext(ctx, `SELECT COALESCE((SELECT max_line FROM payroll_signoffs WHERE period = $1 AND district = $2 AND batch = $3 - 1), 0),
+		COALESCE((SELECT max_line FROM payroll_signoffs WHERE period = $1 AND district = $2 AND batch = $3), -1)`, period, district, batch).Scan(&lo, &hi)
+	if hi == -1 {
+		hi = math.MaxInt64
+	}
+	return lo, hi, err
+}
+
+// paymentOf reads what a failed payment paid: its lines in its batch.
+func (s *Service) paymentOf(ctx context.Context, f failure) (*payment, error) {
+	var div string
+	if err := s.DB.QueryRowContext(ctx, `SELECT MIN(division) FROM ledger WHERE period = $1 AND program = $2 AND person_id = $3`, f.period, f.program, f.person).Scan(&div); err != nil {
+		return nil, err
+	}
+	lo, hi, err := s.batchBounds(ctx, s.DB, f.period, div[:min(6, len(div))], f.batch)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+paymentCols+` FROM ledger l JOIN persons p ON p.id = l.person_id LEFT JOIN payee_accounts a ON a.person_id = l.person_id
+		WHERE l.period = $1 AND l.program = $2 AND l.person_id = $3 AND l.kind <> 'recovery' AND l.id > $4 AND l.id <= $5`, f.period, f.program, f.person, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out *payment
+	for rows.Next() {
+		var p payment
+		if err := scanPayment(rows, &p); err != nil {
+			return nil, err
+		}
+		if out == nil {
+			p.period = f.period
+			out = &p
+		} else {
+			out.fen += p.fen
+		}
+	}
+	return out, rows.Err()
 }
 
 // safeName keeps a bank's name usable as a file name.
@@ -301,13 +402,15 @@ func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabul
 	type ret struct {
 		period, program, status, reason string
 		person                          int64
+		batch                           int
+		division                        string
 	}
 	var rets []ret
 	seen := map[string]int{}
 	for _, r := range t.Rows {
 		row := fmt.Sprintf("第 %d 行", r.Line)
 		ref := r.Get(cols["ref"])
-		period, program, person, ok := ParseReference(ref)
+		period, program, person, batch, ok := ParseReference(ref)
 		if !ok {
 			fe.Add(row, "流水号“%s”无法识别，应为 发放期/项目/人员编号", ref)
 			continue
@@ -336,7 +439,7 @@ func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabul
 			fe.Add(row, "流水号 %s 不是您管辖范围内发出的付款", ref)
 			continue
 		}
-		rets = append(rets, ret{period, program, status, r.Get(cols["reason"]), person})
+		rets = append(rets, ret{period, program, status, r.Get(cols["reason"]), person, batch, div.String})
 	}
 	if err := fe.Err(); err != nil {
 		return ReturnReport{}, err
@@ -345,14 +448,19 @@ func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabul
 	now := db.Now(s.now())
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		for _, r := range rets {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO bank_returns (period, program, person_id, status, reason, file, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-				r.period, r.program, r.person, r.status, r.reason, file, now); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO bank_returns (period, program, person_id, batch, status, reason, file, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				r.period, r.program, r.person, r.batch, r.status, r.reason, file, now); err != nil {
 				return err
 			}
 			if r.status == "paid" {
 				rep.Paid++
-			} else {
-				rep.Failed++
+				continue
+			}
+			rep.Failed++
+			// Others may care that a family's money did not arrive.
+			if _, err := events.Append(ctx, tx, events.PaymentHeld, r.person, r.division, map[string]any{
+				"period": r.period, "program": r.program, "batch": r.batch, "reason": r.reason}, s.now()); err != nil {
+				return err
 			}
 		}
 		return s.Audit.Append(ctx, tx, audit.Entry{Actor: by.Name, Role: string(by.Role), Action: "payroll.bank_returns", Entity: "bank_return_file", EntityID: file,

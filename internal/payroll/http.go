@@ -30,6 +30,9 @@ func (h *HTTP) Routes(r *httpx.Router) {
 	r.H("GET /payroll/{period}/figures.xlsx", h.export)
 	r.H("POST /payroll/{period}/signoff", h.signOffPage)
 
+	r.H("GET /persons/{id}/payee-account", h.accountFragment)
+	r.H("POST /persons/{id}/payee-account", h.accountSave)
+
 	r.H("GET /api/v1/payroll/periods", h.apiPeriods)
 	r.H("POST /api/v1/payroll/runs", h.apiRun)
 	r.H("GET /api/v1/payroll/{period}/figures", h.apiFigures)
@@ -265,6 +268,67 @@ func figuresChart(rows []FigureRow) string {
 	}
 	b, _ := json.Marshal(opt)
 	return string(b)
+}
+
+// payeeData is what the profile page's payee-account block shows.
+type payeeData struct {
+	PersonID int64
+	Account  Account
+	Form     Account // what was typed, shown again after an error
+	Card     bool    // paid to the social security card: no account recorded
+	CanEdit  bool
+	Saved    bool
+	Error    string
+}
+
+func (h *HTTP) payee(w http.ResponseWriter, r *http.Request, d *payeeData) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	if d.PersonID, err = pathPerson(r); err != nil {
+		return err
+	}
+	if d.Account, err = h.Service.GetAccount(r.Context(), p, d.PersonID); err != nil {
+		return err
+	}
+	d.CanEdit = p.Can(auth.PayeeAccount)
+	d.Card = d.Account.Bank == SocialSecurityCard
+	if d.Form.Bank == "" && d.Account.Bank != SocialSecurityCard {
+		d.Form = d.Account
+	}
+	page := web.PageFor(r, "")
+	page.Data = d
+	return h.Render.Fragment(w, "person", "payee", page)
+}
+
+func (h *HTTP) accountFragment(w http.ResponseWriter, r *http.Request) error {
+	return h.payee(w, r, &payeeData{})
+}
+
+func (h *HTTP) accountSave(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathPerson(r)
+	if err != nil {
+		return err
+	}
+	in := Account{PersonID: id, Bank: r.FormValue("bank"), Number: r.FormValue("account"), Holder: r.FormValue("holder"),
+		Custodial: r.FormValue("custodial") == "1", Custodian: r.FormValue("custodian")}
+	d := &payeeData{}
+	if _, err := h.Service.SetAccount(r.Context(), p, in); err != nil {
+		e := errs.As(err)
+		if e == nil || e.Code != errs.Invalid {
+			return err
+		}
+		in.Number = ""
+		d.Form, d.Error = in, e.Message
+	} else {
+		d.Saved = true
+	}
+	return h.payee(w, r, d)
 }
 
 func (h *HTTP) apiPeriods(w http.ResponseWriter, r *http.Request) error {

@@ -136,7 +136,7 @@ func TestMonthlyPayrollExactlyOnce(t *testing.T) {
 
 		// September: the elder died on 10 August (after August was paid);
 		// a back payment of July for the household; the late grant starts.
-		d.Exec(`UPDATE entitlements SET status = 'stopped', until = '2025-08-10' WHERE person_id = $1`, elder.ID)
+		d.Exec(`UPDATE entitlements SET status = 'stopped', until = '2025-08-10', updated_at = $2 WHERE person_id = $1`, elder.ID, db.Now(*f.clock))
 		d.Exec(`INSERT INTO back_payments (decision_id, program, person_id, month, fen, created_at) VALUES (1, 'dibao', $1, '2025-07', 5500, '')`, mum.ID)
 		res = f.run(t, "2025-09")
 		if got := f.line("elderly_allowance", elder.ID, "2025-09", payroll.Regular); got != -1 {
@@ -170,6 +170,11 @@ func TestMonthlyPayrollExactlyOnce(t *testing.T) {
 		}
 		if rep, err := f.pay.ImportReturns(ctx, auth.System(), tbl, "return.csv"); err != nil || rep.Failed != 1 {
 			t.Fatalf("returns %+v %v", rep, err)
+		}
+		var held int64
+		d.QueryRow(`SELECT subject_id FROM events WHERE kind = 'payment.held'`).Scan(&held)
+		if held != mum.ID {
+			t.Errorf("payment.held event for person %d, want %d", held, mum.ID)
 		}
 		bad, _ := tabular.Read(strings.NewReader("流水号,结果\n2025-09/dibao/999999,失败\nxx,成功\n"), "bad.csv", 0)
 		if _, err := f.pay.ImportReturns(ctx, auth.System(), bad, "bad.csv"); errs.Code(err) != errs.Invalid || !strings.Contains(err.Error(), "第 2 行") || !strings.Contains(err.Error(), "第 3 行") {
@@ -259,6 +264,58 @@ func TestPayrollAccess(t *testing.T) {
 		if _, err := f.pay.GetAccount(ctx, pudong, elder.ID); errs.Code(err) != errs.NotFound {
 			t.Errorf("Pudong read a Xuhui account: %v", err)
 		}
+
+		// A grant decided after the sign-off: the next run adds its line,
+		// the district is no longer signed, and a supplementary sign-off
+		// writes a file with that payment only.
+		late := f.person(t, "王新", "310104003001", "1940-01-01", 44, 0)
+		f.entitle(t, "elderly_allowance", late, 35000, "2025-08-15")
+		if res := f.run(t, "2025-08"); res.NewLines != 1 {
+			t.Fatalf("run after sign-off: %+v", res)
+		}
+		if figs, _ := f.pay.Figures(ctx, xuhui, "2025-08"); len(figs) != 1 || figs[0].SignedBy != "" || figs[0].Amount != 500 {
+			t.Errorf("figures after a late line %+v, want unsigned 500 yuan", figs)
+		}
+		files, err = f.pay.SignOff(ctx, xuhui, "2025-08", "310104")
+		if err != nil || len(files) != 1 || !strings.HasSuffix(files[0], payroll.SocialSecurityCard+"-补充2.csv") {
+			t.Fatalf("supplementary sign-off: %v %v", files, err)
+		}
+		rows := readBank(t, files[0])
+		if len(rows) != 2 || rows[1][0] != "2025-08/elderly_allowance/"+itoa(late.ID)+"/2" || rows[1][5] != "350.00" {
+			t.Errorf("supplementary file %v", rows)
+		}
+		if _, err := f.pay.SignOff(ctx, xuhui, "2025-08", "310104"); errs.Code(err) != errs.Conflict {
+			t.Errorf("third sign-off with nothing new: %v", err)
+		}
+		// The bank fails the supplementary payment: it goes again, alone,
+		// with September's first batch.
+		tbl, _ := tabular.Read(strings.NewReader("流水号,结果\n"+rows[1][0]+",失败\n"), "r.csv", 0)
+		if _, err := f.pay.ImportReturns(ctx, xuhui, tbl, "r.csv"); err != nil {
+			t.Fatal(err)
+		}
+		f.run(t, "2025-09")
+		files, err = f.pay.SignOff(ctx, xuhui, "2025-09", "310104")
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs := map[string]string{}
+		for _, r := range readBank(t, files[0])[1:] {
+			refs[r[0]] = r[5]
+		}
+		if len(refs) != 3 || refs[rows[1][0]] != "350.00" || refs["2025-09/elderly_allowance/"+itoa(late.ID)] != "350.00" {
+			t.Errorf("September file %v", refs)
+		}
+
+		// Account numbers: ASCII digits only; short ones keep only the last four.
+		for _, bad := range []string{"１２３４５６７８", "٠١٢٣٤٥٦٧", "1234567"} {
+			if _, err := f.pay.SetAccount(ctx, auth.System(), payroll.Account{PersonID: elder.ID, Bank: "工商银行", Number: bad, Holder: "张老"}); errs.Code(err) != errs.Invalid {
+				t.Errorf("account %q: %v", bad, err)
+			}
+		}
+		acc, err := f.pay.SetAccount(ctx, auth.System(), payroll.Account{PersonID: elder.ID, Bank: "工商银行", Number: "12345678", Holder: "张老", Custodian: "某人"})
+		if err != nil || acc.Number != "****5678" || acc.Custodian != "" {
+			t.Errorf("short account %+v %v", acc, err)
+		}
 	})
 }
 
@@ -288,6 +345,46 @@ func TestCampaignPaysOnce(t *testing.T) {
 		e := errs.As(err)
 		if e == nil || len(e.Fields) != 5 {
 			t.Fatalf("bad campaign: %v", err)
+		}
+	})
+}
+
+// TestTemporaryAidPaidOnce: temporary aid granted on an application is
+// paid once, as a one-off line to the applicant; a second grant to the same
+// person in the same month waits for the next month.
+func TestTemporaryAidPaidOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		mum := f.person(t, "李母", "310115004001", "1980-01-01", 22, 0)
+		for i, fen := range []int64{300000, 50000} {
+			id := int64(100 + i)
+			if _, err := d.Exec(`INSERT INTO applications (id, kind, household_id, applicant_id, division, state, state_since, created_by, created_at, updated_at)
+				VALUES ($1, 'new', $2, $3, '310115004001', 'granted', '', 'c', '', '')`, id, mum.HouseholdID, mum.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Exec(`INSERT INTO application_programs (application_id, program, status, one_off_fen) VALUES ($1, 'temporary', 'granted', $2)`, id, fen); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if res := f.run(t, "2025-08"); res.NewLines != 1 || res.AmountTotal != 3000 {
+			t.Fatalf("August: %+v, want the first grant of 3000 yuan", res)
+		}
+		if res := f.run(t, "2025-08"); res.NewLines != 0 {
+			t.Fatalf("August again: %+v", res)
+		}
+		if res := f.run(t, "2025-09"); res.NewLines != 1 || res.AmountTotal != 500 {
+			t.Fatalf("September: %+v, want the second grant of 500 yuan", res)
+		}
+		var paid []string
+		rows, _ := d.Query(`SELECT paid_on FROM application_programs ORDER BY application_id`)
+		for rows.Next() {
+			var p string
+			rows.Scan(&p)
+			paid = append(paid, p)
+		}
+		rows.Close()
+		if strings.Join(paid, ",") != "2025-08,2025-09" {
+			t.Errorf("paid_on %v", paid)
 		}
 	})
 }

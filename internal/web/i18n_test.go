@@ -18,6 +18,7 @@ import (
 	"text/template/parse"
 	"unicode"
 
+	"minzheng/internal/assistance"
 	"minzheng/internal/auth"
 	"minzheng/internal/division"
 	"minzheng/internal/monitor"
@@ -52,9 +53,13 @@ var knownDynamic = map[string]bool{
 	".Relation.Label":      true, // household members
 	".Role.Label":          true, // users list
 	"roleLabel .User.Role": true, // layout, home (a parenthesised pipeline prints bare)
+	".StateLabel":          true, // assistance: application states
+	".To.Label":            true, // assistance: the state a step moved to
+	".SourceLabel":         true, // assistance: verification data sources
+	".KindLabel":           true, // assistance: material kinds; monitor: task kinds
+	".RelationLabel":       true, // assistance: household members (registry relations)
 	".Severity.Label":      true, // monitor: warning severities
 	".StatusLabel":         true, // monitor: task statuses
-	".KindLabel":           true, // monitor: task kinds
 	".DispositionLabel":    true, // monitor: dispositions
 	".Type.Label":          true, // monitor: feed types of batches
 	".Feed.Label":          true, // monitor: feed types of rules
@@ -247,6 +252,23 @@ func goLabels(t *testing.T) map[string]string {
 	}
 	for _, sex := range []string{"M", "F"} {
 		add(registry.Person{Sex: sex}.SexLabel(), "registry.Person.SexLabel")
+	}
+	// Social assistance: states, transitions, programmes, data sources and
+	// kinds of material (applications, application, letter templates).
+	for _, x := range assistance.States {
+		add(x.Label, "assistance.States")
+	}
+	for _, x := range assistance.Transitions {
+		add(x.Label, "assistance.Transitions")
+	}
+	for _, x := range assistance.Programs {
+		add(x.Label, "assistance.Programs")
+	}
+	for _, x := range assistance.Sources {
+		add(x.Label, "assistance.Sources")
+	}
+	for _, x := range assistance.MaterialKindList {
+		add(x.Label, "assistance.MaterialKindList")
 	}
 	for _, l := range monitor.Labels() {
 		add(l, "monitor.Labels")

@@ -88,6 +88,15 @@ type (
 		Returns *payroll.ReturnReport
 		Error   string
 	}
+	payeeData struct {
+		PersonID int64
+		Account  payroll.Account
+		Form     payroll.Account
+		Card     bool
+		CanEdit  bool
+		Saved    bool
+		Error    string
+	}
 	payrollPeriodData struct {
 		Period    string
 		Figures   []payroll.FigureRow
@@ -250,6 +259,13 @@ var renderCases = []renderCase{
 		data: registry.Profile{Person: li, Household: registry.Household{ID: 9}, Members: []registry.Person{li}, ResidenceName: "Huangpu District", Age: 68},
 		zh:   []string{"已故 2020-01-01", "非本市户籍", "无"},
 		en:   []string{"Deceased 2020-01-01", "Hukou outside Shanghai", "None", "Female"}},
+	{name: "payee account", page: "person", fragment: "payee", user: &cityAdmin,
+		data: payeeData{PersonID: 7, CanEdit: true, Saved: true, Account: payroll.Account{Bank: "ICBC", Number: "6222********2222", Holder: "Li Mu", Custodial: true, Custodian: "Street office"}, Form: payroll.Account{Bank: "ICBC"}},
+		zh:   []string{"6222********2222", "资金卡折代管", "Street office", `hx-post="/persons/7/payee-account"`, "发放账户已保存"},
+		en:   []string{"Bank", "Custodial account", "Payee account saved", "Save"}},
+	{name: "payee social security card", page: "person", fragment: "payee", user: &cityAdmin,
+		data: payeeData{PersonID: 7, Card: true, Account: payroll.Account{Bank: "card"}, Error: "bad account"},
+		zh:   []string{"社保卡（按身份证号发放）", "bad account"}, en: []string{"Social security card (paid by ID number)"}},
 	{name: "person full id", page: "person", fragment: "fullid", user: &cityAdmin, data: "310104195001010017",
 		zh: []string{`<span id="id-number" class="mono full">310104195001010017</span>`},
 		en: []string{`<span id="id-number" class="mono full">310104195001010017</span>`}},
@@ -331,11 +347,11 @@ var renderCases = []renderCase{
 			Districts:  []monitor.DistrictRow{{Code: "310104", Name: "Xuhui District", Warnings: 12, Open: 5, Overdue: 2, Closed: 7}},
 			Calls:      []monitor.CallStat{{District: "310104", Calls: 3, Responded: 2, MedianMinutes: 12, Late: 1}}}},
 		zh: []string{"低收入人口动态监测", "待处置", "已超期", "30.5", "Rigid expense risk", "紧急", "Xuhui District", "data-map=\"shanghai\"", "/static/geo/shanghai.json", "一键通响应", "12.0"},
-		en: []string{"Low-income population monitoring", "Open", "Overdue", "Closed", "Median time to close (hours)", "Urgent", "High", "By district", "Emergency calls (Yijiantong)", "Export to Excel"}},
+		en: []string{"Low-income population monitoring", "Open", "overdue", "Closed", "Median time to close (hours)", "Urgent", "High", "By district", "Emergency calls (Yijiantong)", "Export to Excel"}},
 	{name: "monitor_tasks", page: "monitor_tasks", title: "我的走访任务", user: &cityAdmin,
 		data: monitorTasksData{Status: "open", Tasks: []monitor.Task{monitorTask}},
 		zh:   []string{"我的走访任务", "Rigid expense risk", "高", "已超期", "Yongjia Road Committee", "2024-01-02 11:04", `href="/monitor/tasks/7"`},
-		en:   []string{"My visit tasks", "High", "Overdue", "Due", "bills 2100 yuan"}},
+		en:   []string{"My visit tasks", "High", "overdue", "Due", "bills 2100 yuan"}},
 	{name: "monitor_tasks none", page: "monitor_tasks", title: "我的走访任务", user: &cityAdmin, data: monitorTasksData{Status: "open"},
 		zh: []string{"没有任务"}, en: []string{"No tasks"}},
 	{name: "monitor_task", page: "monitor_task", title: "Rigid expense risk", user: &cityAdmin,

@@ -118,6 +118,12 @@ func navFor(u auth.Principal) []NavItem {
 	if u.Can(auth.MonitorVisit) {
 		nav = append(nav, NavItem{"/monitor/tasks", "走访任务"})
 	}
+	if u.Can(auth.ApplicationRead) {
+		nav = append(nav, NavItem{"/applications", "社会救助"})
+	}
+	if u.Can(auth.RelativeRegister) {
+		nav = append(nav, NavItem{"/relatives", "亲属备案"})
+	}
 	if u.Can(auth.UserAdmin) {
 		nav = append(nav, NavItem{"/users", "账号管理"})
 	}

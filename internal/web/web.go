@@ -88,6 +88,7 @@ func NewRenderer(log *slog.Logger, divisionName func(string) string) (*Renderer,
 		"can":       func(p *auth.Principal, perm string) bool { return p != nil && p.Can(auth.Permission(perm)) },
 		"query":     func(s string) template.URL { return template.URL(template.URLQueryEscaper(s)) },
 		"thousands": thousands,
+		"yuan":      yuan,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -181,6 +182,15 @@ func (r *Renderer) ErrorPage(w http.ResponseWriter, req *http.Request, status in
 		r.log.Error("render error page", "err", err)
 		http.Error(w, e.Message, status)
 	}
+}
+
+// yuan formats an amount in fen as yuan with two decimals: 123456 → 1234.56.
+func yuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
 }
 
 func thousands(n int64) string {

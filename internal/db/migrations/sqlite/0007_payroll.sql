@@ -25,6 +25,8 @@ CREATE TABLE ledger (
     created_at   TEXT NOT NULL
 );
 CREATE UNIQUE INDEX ledger_key ON ledger (period, program, person_id, kind);
+-- What people owe: recoveries and the deductions that settle them.
+CREATE INDEX ledger_owed ON ledger (program, person_id) WHERE kind IN ('recovery', 'deduction');
 
 -- Where money goes. Without a row here a payment goes to the social
 -- security card file, keyed by ID number. Custodial accounts (资金卡折代管)
@@ -47,6 +49,7 @@ CREATE TABLE bank_returns (
     period      TEXT NOT NULL,
     program     TEXT NOT NULL,
     person_id   INTEGER NOT NULL,
+    batch       INTEGER NOT NULL,   -- the sign-off batch whose file held it (1 = the first)
     status      TEXT NOT NULL,      -- failed or paid
     reason      TEXT NOT NULL DEFAULT '',
     file        TEXT NOT NULL,
@@ -56,15 +59,19 @@ CREATE TABLE bank_returns (
 CREATE INDEX bank_returns_line ON bank_returns (period, program, person_id);
 
 -- A district approver's sign-off (签发) of a period's payroll for the
--- district: its bank files are released only after it.
+-- district: its bank files are released only after it. Lines added to the
+-- period later (a grant decided after the run) wait for a supplementary
+-- sign-off (batch 2, 3, …), which covers the ledger ids after max_line.
 CREATE TABLE payroll_signoffs (
     period    TEXT NOT NULL,
     district  TEXT NOT NULL,
+    batch     INTEGER NOT NULL,
+    max_line  INTEGER NOT NULL,   -- the last ledger id the batch covers
     approver  TEXT NOT NULL,
     lines     INTEGER NOT NULL,
     fen       INTEGER NOT NULL,
     signed_at TEXT NOT NULL,
-    PRIMARY KEY (period, district)
+    PRIMARY KEY (period, district, batch)
 );
 
 -- One-off campaigns (帮困送温暖, price subsidies): a rule selects the
@@ -82,7 +89,8 @@ CREATE TABLE campaigns (
 -- Which payroll period paid a back payment.
 ALTER TABLE back_payments ADD COLUMN paid_in TEXT;
 CREATE INDEX entitlements_person ON entitlements (person_id);
-CREATE INDEX entitlements_stopped ON entitlements (until) WHERE status = 'stopped';
+-- Stops since the last payroll, for recoveries.
+CREATE INDEX entitlements_stopped ON entitlements (updated_at) WHERE status = 'stopped';
 CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
 BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;
 CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
