@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -123,9 +124,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Monitor = &monitor.Service{DB: d, Suite: suite, Audit: a.Audit, Tree: tree, Now: func() time.Time { return a.Now() },
 		DibaoStandard: func(on time.Time) float64 { v, _ := policies.Param("dibao.standard", on); return v }}
-	// Hook for the assistance line: when it lands, set
-	// a.Monitor.ReferApplication to open an application from a task
-	// whose visit ends "referred" (转入救助申请).
+	// A visit that ends "referred" (转入救助申请) opens an assistance
+	// application for the household.
+	a.Monitor.ReferApplication = a.referApplication
 	a.Events = &events.Dispatcher{DB: d, Log: log, Now: func() time.Time { return a.Now() }}
 	// A death or a disability certificate from a department feed
 	// re-decides the household's entitlements: a dead person's stop.
@@ -241,6 +242,28 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(addr string)) e
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// referApplication opens a social assistance application (社会救助申请)
+// for the household of a monitoring task whose visit ended "referred": 临时
+// 救助, and 刚性支出困难 when a rigid-expense warning led to the visit. The
+// adviser may not open applications at the window, so the platform opens
+// it (actor "system", the adviser named in the audit trail through the
+// task's visit); it starts in 受理 for the clerk of the household's 户籍地,
+// who completes the declaration. It returns the application's reference.
+func (a *App) referApplication(ctx context.Context, by auth.Principal, r monitor.Referral) (string, error) {
+	programs := []string{"temporary"}
+	if r.Rule == "rigid_expense" {
+		programs = []string{"rigid_expense", "temporary"}
+	}
+	// The platform at the window (受理), city-wide: the clerk role is the
+	// one that opens applications.
+	sys := auth.Principal{Name: "system", Role: auth.Clerk, Division: "310000", Remote: "monitor-task-" + strconv.FormatInt(r.TaskID, 10)}
+	app, err := a.Assistance.Create(ctx, sys, assistance.NewApplication{PersonID: r.PersonID, Programs: programs})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("救助申请 %d", app.ID), nil
 }
 
 // drainSoon delivers the events of a batch just imported (a death stops

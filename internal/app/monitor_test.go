@@ -108,3 +108,43 @@ func TestMonitorThroughHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestMonitorReferral closes a warning's task as "referred": the hook wired
+// in app.go opens a social assistance application for the household
+// (刚性支出困难 and 临时救助 after a rigid-expense warning), named on the task.
+func TestMonitorReferral(t *testing.T) {
+	eachDB(t, func(t *testing.T, cfg app.Config) {
+		s := openServer(t, cfg)
+		ctx := context.Background()
+		committee := firstCommittee(t, s.App.Divisions.Tree, xuhui)
+		number := idcard.Build(xuhui, time.Date(1960, 5, 6, 0, 0, 0, 0, time.UTC), 3)
+		p, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "转介对象", IDNumber: number, HukouDivision: committee, ResidenceDivision: committee, MonthlyIncome: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.App.DB.ExecContext(ctx, `INSERT INTO entitlements (program, person_id, household_id, status, monthly_fen, since, proactive, decision_id, updated_at) VALUES ('dibao', $1, $2, 'active', 50000, '2025-01-01', 1, 0, '')`, p.ID, p.HouseholdID)
+		tab, err := monitor.TableOf([]map[string]any{{"id_number": number, "bill_date": time.Now().AddDate(0, 0, -3).Format(time.DateOnly), "amount": 9000}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := s.App.Monitor.Import(ctx, auth.System(), monitor.ImportRequest{Type: monitor.Medical, Batch: "yb-ref", Table: tab}); err != nil || res.Warnings != 1 {
+			t.Fatalf("import %+v %v", res, err)
+		}
+		adviser := auth.Principal{Name: "gu", Role: auth.Adviser, Division: committee, Remote: "test"}
+		ts, err := s.App.Monitor.Tasks(ctx, adviser, monitor.TaskFilter{})
+		if err != nil || len(ts) != 1 {
+			t.Fatalf("tasks %v %v", ts, err)
+		}
+		tk, err := s.App.Monitor.RecordVisit(ctx, adviser, ts[0].ID, monitor.Visit{Found: "医疗费用负担重，愿意申请", Disposition: monitor.Referred})
+		if err != nil || tk.Status != monitor.StatusClosed || !strings.HasPrefix(tk.Referral, "救助申请 ") {
+			t.Fatalf("referred: %+v %v", tk, err)
+		}
+		var apps int
+		var programs string
+		s.App.DB.QueryRowContext(ctx, `SELECT COUNT(DISTINCT a.id), COALESCE(MIN(pr.program), '') || ',' || COALESCE(MAX(pr.program), '') FROM applications a
+			JOIN application_programs pr ON pr.application_id = a.id WHERE a.household_id = $1`, p.HouseholdID).Scan(&apps, &programs)
+		if apps != 1 || programs != "rigid_expense,temporary" {
+			t.Errorf("%d applications with programmes %q", apps, programs)
+		}
+	})
+}

@@ -298,6 +298,10 @@ func TableOf(rows []map[string]any) (*tabular.Table, error) {
 				cells[keys[k]] = strconv.FormatFloat(v, 'f', -1, 64)
 			case json.Number:
 				cells[keys[k]] = v.String()
+			case int:
+				cells[keys[k]] = strconv.Itoa(v)
+			case int64:
+				cells[keys[k]] = strconv.FormatInt(v, 10)
 			case bool:
 				cells[keys[k]] = strconv.FormatBool(v)
 			default:

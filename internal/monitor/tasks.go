@@ -357,6 +357,30 @@ func (s *Service) RecordVisit(ctx context.Context, p auth.Principal, id int64, v
 	if err := fe.Err(); err != nil {
 		return Task{}, err
 	}
+	// The application a referral opens is written by the assistance line
+	// in its own transaction, so it comes first: if it fails, nothing of
+	// the visit is written.
+	referral := ""
+	if v.Disposition == Referred {
+		t, err := s.task(ctx, s.DB, p, id)
+		if err != nil {
+			return Task{}, err
+		}
+		if t.Status == StatusClosed {
+			return Task{}, errs.E(errs.Conflict, "任务 %d 已办结", id)
+		}
+		referral = "已转入救助申请"
+		if s.ReferApplication != nil {
+			var rule string
+			if t.WarningID != 0 {
+				s.DB.QueryRowContext(ctx, `SELECT rule_code FROM warnings WHERE id = $1`, t.WarningID).Scan(&rule)
+			}
+			if referral, err = s.ReferApplication(ctx, p, Referral{TaskID: id, PersonID: t.PersonID, HouseholdID: t.HouseholdID, Rule: rule,
+				Reason: t.Reason + "；走访：" + v.Found, By: p.Name}); err != nil {
+				return Task{}, err
+			}
+		}
+	}
 	var t Task
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -385,14 +409,7 @@ func (s *Service) RecordVisit(ctx context.Context, p auth.Principal, id int64, v
 				db.Now(t.DueAt), responded, id)
 		default:
 			if v.Disposition == Referred {
-				t.Referral = "已转入救助申请"
-				if s.ReferApplication != nil {
-					ref, err := s.ReferApplication(ctx, p, Referral{TaskID: id, PersonID: t.PersonID, HouseholdID: t.HouseholdID, Reason: t.Reason + "；走访：" + v.Found, By: p.Name})
-					if err != nil {
-						return err
-					}
-					t.Referral = ref
-				}
+				t.Referral = referral
 			}
 			t.Status, t.Disposition, t.ClosedAt = StatusClosed, v.Disposition, now
 			_, err = tx.ExecContext(ctx, `UPDATE monitor_tasks SET status = 'closed', disposition = $1, referral = $2, closed_at = $3, responded_at = COALESCE(responded_at, $3) WHERE id = $4`,
@@ -402,7 +419,7 @@ func (s *Service) RecordVisit(ctx context.Context, p auth.Principal, id int64, v
 			return fmt.Errorf("monitor: update task %d: %w", id, err)
 		}
 		return s.Audit.Append(ctx, tx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "monitor.visit", Entity: "monitor_task", EntityID: fmt.Sprint(id),
-			Detail: fmt.Sprintf("走访 %s：%s（照片 %d 张）", v.Date, DispositionLabel(v.Disposition), len(v.Photos)), Remote: p.Remote})
+			Detail: fmt.Sprintf("走访 %s：%s（照片 %d 张）%s", v.Date, DispositionLabel(v.Disposition), len(v.Photos), t.Referral), Remote: p.Remote})
 	})
 	return t, err
 }

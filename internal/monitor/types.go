@@ -410,6 +410,7 @@ type Referral struct {
 	TaskID      int64
 	PersonID    int64
 	HouseholdID int64
+	Rule        string // the code of the warning's rule ("" for weather and call tasks)
 	Reason      string // the warning's reason and what the visit found
 	By          string
 }
