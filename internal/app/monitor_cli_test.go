@@ -77,6 +77,15 @@ func TestCLIImportFeed(t *testing.T) {
 		if _, _, code := run(t, cfg, "import", "feed", "--type", "nope", file); code != 1 {
 			t.Errorf("unknown type: exit %d", code)
 		}
+		if out, errOut, code := run(t, cfg, "run", "monitor"); code != 0 || !strings.Contains(out, `"warnings"`) {
+			t.Errorf("run monitor: %d %s %s", code, out, errOut)
+		}
+		if out, errOut, code := run(t, cfg, "run", "weather", "--kind", "cold", "--districts", xuhui); code != 0 || !strings.Contains(out, `"tasks"`) {
+			t.Errorf("run weather: %d %s %s", code, out, errOut)
+		}
+		if _, errOut, code := run(t, cfg, "run", "weather", "--kind", "fog", "--districts", xuhui); code != 1 || !strings.Contains(errOut, "寒潮") {
+			t.Errorf("run weather, bad kind: %d %s", code, errOut)
+		}
 	})
 }
 

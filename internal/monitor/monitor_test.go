@@ -565,3 +565,78 @@ func TestWeatherSweepAndCalls(t *testing.T) {
 		}
 	})
 }
+
+// TestOtherFeeds covers the unemployment, arrears and disability feeds:
+// an unemployment registration in a household just above the 低保 line
+// warns, one far above does not; three months of arrears in a 低保 household
+// warn; a disability certificate updates the register with an event.
+func TestOtherFeeds(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		near, nearID := f.person(t, "近线", "1980-01-01", committee, 0, 2000) // 2000 < 1.5 × 1595
+		_, farID := f.person(t, "远线", "1980-01-02", committee, 0, 9000)
+		res := f.importCSV(t, monitor.Unemployment, "rs-1", "身份证号,登记日期\n"+nearID+",2025-07-15\n"+farID+",2025-07-15\n")
+		if res.Accepted != 2 || res.Warnings != 1 {
+			t.Fatalf("unemployment: %+v", res)
+		}
+		ts, _ := f.svc.Tasks(ctx, auth.System(), monitor.TaskFilter{Rule: "unemployed_near_line"})
+		if len(ts) != 1 || ts[0].PersonID != near.ID || ts[0].Severity != monitor.Medium || !strings.Contains(ts[0].Reason, "1595") {
+			t.Errorf("unemployment tasks %+v", ts)
+		}
+
+		poor, poorID := f.person(t, "欠费", "1950-01-01", committee, 0, 800)
+		f.entitle(t, poor, "dibao")
+		res = f.importCSV(t, monitor.Arrears, "sdr-1", "身份证号,欠费类别,欠费金额,欠费月数,统计日期\n"+poorID+",电,356.5,3,2025-07-31\n")
+		if res.Accepted != 1 || res.Warnings != 1 {
+			t.Errorf("arrears: %+v", res)
+		}
+
+		res = f.importCSV(t, monitor.Disability, "cl-1", "身份证号,残疾类别,残疾等级,发证日期,有效期至\n"+poorID+",肢体残疾,2,2025-07-01,2030-06-30\n")
+		if res.Accepted != 1 {
+			t.Fatalf("disability: %+v", res)
+		}
+		pr, _ := f.reg.Get(ctx, auth.System(), poor.ID)
+		if pr.DisabilityCategory != "physical" || pr.DisabilityGrade != 2 {
+			t.Errorf("register after the certificate: %s %d", pr.DisabilityCategory, pr.DisabilityGrade)
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM events WHERE kind = 'person.changed' AND subject_id = $1`, poor.ID); n != 1 {
+			t.Errorf("%d person.changed events", n)
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM feed_facts WHERE feed_type = 'disability' AND source = '残联' AND valid_from = '2025-07-01' AND valid_to = '2030-06-30'`); n != 1 {
+			t.Errorf("disability fact with validity: %d", n)
+		}
+	})
+}
+
+// TestSweep: a rule added after the facts arrived finds them in the full
+// sweep; a second sweep finds nothing new (suppression); overdue tasks are
+// escalated.
+func TestSweep(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		_, number := f.person(t, "全量", "1960-01-01", committee, 0, 1000)
+		if res := f.importCSV(t, monitor.Medical, "m", "id_number,bill_date,amount\n"+number+",2025-07-20,4000\n"); res.Warnings != 0 {
+			t.Fatalf("%+v", res)
+		}
+		if _, err := f.svc.SaveRule(ctx, auth.System(), monitor.Rule{Code: "bills_over_income", Name: "医疗费用超过月收入", Severity: monitor.Low,
+			Population: monitor.Everyone, Feed: monitor.Medical, Expression: "household.medical_3m > household.monthly_income", SuppressDays: 30, Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := f.svc.Sweep(ctx, auth.System())
+		if err != nil || st.Warnings != 1 {
+			t.Fatalf("sweep %+v %v", st, err)
+		}
+		if st, _ := f.svc.Sweep(ctx, auth.System()); st.Warnings != 0 {
+			t.Errorf("second sweep %+v", st)
+		}
+		f.now = today.AddDate(0, 0, 16) // a low task has 15 days
+		if st, _ := f.svc.Sweep(ctx, auth.System()); st.Escalated != 1 {
+			t.Errorf("escalation in the sweep %+v", st)
+		}
+		if _, err := f.svc.Sweep(ctx, auth.Principal{Role: auth.DistrictAdmin, Division: "310104"}); errs.Code(err) != errs.Forbidden {
+			t.Errorf("district sweep: %v", err)
+		}
+	})
+}
