@@ -77,6 +77,14 @@ func TestCLIImportFeed(t *testing.T) {
 		if _, _, code := run(t, cfg, "import", "feed", "--type", "nope", file); code != 1 {
 			t.Errorf("unknown type: exit %d", code)
 		}
+		devices := write("devices.csv", []byte("设备编号,设备类型,身份证号\nWM-77,水表,"+number+"\nYJT-77,call_button,"+number+"\n"))
+		if out, errOut, code := run(t, cfg, "import", "devices", devices); code != 0 || strings.TrimSpace(out) != `{"bound":2}` {
+			t.Errorf("import devices: %d %s %s", code, out, errOut)
+		}
+		unknown := write("unknown.csv", []byte("设备编号,设备类型,身份证号\nWM-78,水表,"+idcard.Build(xuhui, time.Date(1931, 1, 1, 0, 0, 0, 0, time.UTC), 8)+"\n"))
+		if _, errOut, code := run(t, cfg, "import", "devices", unknown); code != 1 || !strings.Contains(errOut, "第 2 行") {
+			t.Errorf("import devices, unknown person: %d %s", code, errOut)
+		}
 		if out, errOut, code := run(t, cfg, "run", "monitor"); code != 0 || !strings.Contains(out, `"warnings"`) {
 			t.Errorf("run monitor: %d %s %s", code, out, errOut)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"minzheng/internal/audit"
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
 	"minzheng/internal/errs"
@@ -229,6 +230,7 @@ func (s *Service) BindDevices(ctx context.Context, p auth.Principal, bs []Bindin
 				return fmt.Errorf("monitor: bind %s: %w", b.DeviceID, err)
 			}
 		}
-		return nil
+		return s.Audit.Append(ctx, tx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "monitor.bind", Entity: "monitor_device", EntityID: "*",
+			Detail: fmt.Sprintf("绑定设备 %d 台（智能水表、一键通）", len(bs)), Remote: p.Remote})
 	})
 }
