@@ -74,6 +74,14 @@ func TestMonitorThroughHTTP(t *testing.T) {
 		if active != 0 {
 			t.Errorf("%d entitlements still active after the deaths", active)
 		}
+		// Stopped from the date of death, so that the payroll recovers
+		// what was paid beyond it.
+		var stopped, held int
+		s.App.DB.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'stopped' AND until = $1 THEN 1 ELSE 0 END), 0) FROM entitlements WHERE person_id IN ($2, $3, $4)`,
+			time.Now().AddDate(0, 0, -3).Format(time.DateOnly), persons[xc].ID, persons[xc2].ID, persons[pc].ID).Scan(&held, &stopped)
+		if held < 3 || stopped != held {
+			t.Errorf("%d of %d entitlements stopped at the date of death", stopped, held)
+		}
 		list := func(token, query string) []monitor.Task {
 			var l monitor.TaskList
 			s.get(t, "/api/v1/monitor/tasks"+query, token, 200, &l)
