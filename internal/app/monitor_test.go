@@ -58,12 +58,10 @@ func TestMonitorThroughHTTP(t *testing.T) {
 		for _, c := range []string{xc, xc2, pc} {
 			rows = append(rows, map[string]any{"身份证号": numbers[c], "死亡日期": time.Now().AddDate(0, 0, -3).Format(time.DateOnly)})
 		}
-		var res monitor.Result
 		rec := s.serve(jsonRequest(t, "POST", "/api/v1/feeds/death", admin, monitor.FeedBatch{Batch: "gaj-http-1", Rows: rows}))
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"accepted":3`) {
 			t.Fatalf("feed: %d %s", rec.Code, rec.Body.String())
 		}
-		_ = res
 		// Deliver the events: the deaths stop the entitlements.
 		if _, err := s.App.Events.Drain(ctx); err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -157,5 +156,4 @@ func TestMonitorPages(t *testing.T) {
 	if r, _ := admin.Get(srv.URL + "/static/geo/shanghai.json"); r.StatusCode != 200 {
 		t.Errorf("map data: %d", r.StatusCode)
 	}
-	_ = fmt.Sprint
 }

@@ -190,8 +190,7 @@ func TestDeathFeed(t *testing.T) {
 func TestMalformedFeedsChangeNothing(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		f := setup(t, d)
-		p, number := f.person(t, "王芳", "1950-01-01", committee, 0, 0)
-		_ = p
+		_, number := f.person(t, "王芳", "1950-01-01", committee, 0, 0)
 		good := number + ",2025-07-01\n"
 		cases := []struct {
 			name    string
@@ -337,8 +336,7 @@ func TestRules(t *testing.T) {
 		if _, err := f.svc.SaveRule(ctx, auth.System(), bad); err != nil {
 			t.Fatal(err)
 		}
-		p, number := f.person(t, "周一", "1960-01-01", committee, 0, 3000)
-		_ = p
+		_, number := f.person(t, "周一", "1960-01-01", committee, 0, 3000)
 		res := f.importCSV(t, monitor.Medical, "m", "id_number,bill_date,amount\n"+number+",2025-07-01,6000\n")
 		if res.Warnings != 1 {
 			t.Errorf("configured rule: %+v", res)
@@ -521,10 +519,9 @@ func TestWeatherSweepAndCalls(t *testing.T) {
 		f := setup(t, d)
 		ctx := context.Background()
 		old, _ := f.person(t, "钱爷爷", "1940-01-01", committee, 0, 0)
-		young, _ := f.person(t, "钱小", "1990-01-01", committee, 0, 0)
+		f.person(t, "钱小", "1990-01-01", committee, 0, 0) // too young for the sweep
 		far, _ := f.person(t, "孙爷爷", "1940-01-01", pudongComm, 0, 0)
 		f.exec(t, `UPDATE persons SET lives_alone = 1`)
-		_ = young
 		district := auth.Principal{Name: "xh", Role: auth.DistrictAdmin, Division: "310104"}
 		if _, err := f.svc.WeatherSweep(ctx, district, "cold", []string{"310115"}); errs.As(err) == nil || errs.As(err).Fields[0].Field != "districts" {
 			t.Errorf("other district: %v", err)
