@@ -332,7 +332,8 @@ type feedsData struct {
 	Result     *Result
 	FileName   string
 	Error      string
-	Flash      string
+	Done       string // what the last action did: rule, weather, sweep
+	DoneN      int    // how many tasks or warnings it made
 	RuleError  *errs.Error
 	Severities []Severity
 	Pops       []Population
@@ -365,7 +366,9 @@ func (h *HTTP) feedsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d.Flash = r.URL.Query().Get("done")
+	if kind, n, ok := strings.Cut(r.URL.Query().Get("done"), "-"); ok || kind == "rule" {
+		d.Done, d.DoneN = kind, atoi(n)
+	}
 	page := web.PageFor(r, "部门数据与预警规则")
 	page.Data = d
 	return h.Render.Render(w, http.StatusOK, "monitor_feeds", page)
@@ -490,6 +493,11 @@ func (h *HTTP) sweep(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, fmt.Sprintf("/monitor/feeds?done=sweep-%d", st.Warnings), http.StatusSeeOther)
 	return nil
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 // API.

@@ -136,7 +136,8 @@ type (
 		Result     *monitor.Result
 		FileName   string
 		Error      string
-		Flash      string
+		Done       string
+		DoneN      int
 		RuleError  *errs.Error
 		Severities []monitor.Severity
 		Pops       []monitor.Population
@@ -368,13 +369,13 @@ var renderCases = []renderCase{
 			Error: &errs.Error{Code: errs.Invalid, Message: "bad visit", Fields: []errs.FieldError{{Field: "found", Message: "say what you found"}}}},
 		zh: []string{`role="alert"><p>bad visit</p><p>say what you found</p>`}, en: []string{"say what you found"}},
 	{name: "monitor_feeds", page: "monitor_feeds", title: "部门数据与预警规则", user: &cityAdmin,
-		data: monitorFeedsData{CanImport: true, CanRules: true, Types: monitor.FeedTypes, Severities: monitor.Severities, Pops: monitor.Populations, Rules: []monitor.Rule{monitorRule},
+		data: monitorFeedsData{Done: "weather", DoneN: 91, CanImport: true, CanRules: true, Types: monitor.FeedTypes, Severities: monitor.Severities, Pops: monitor.Populations, Rules: []monitor.Rule{monitorRule},
 			Batches:  []monitor.BatchRow{{Batch: "gaj-1", Type: monitor.Death, Source: "PSB", Rows: 3, Accepted: 2, Unmatched: 1, At: at}},
 			FileName: "deaths.csv",
 			Result: &monitor.Result{Batch: "gaj-1", Type: monitor.Death, Rows: 3, Rejected: 1,
 				Problems: []monitor.RowProblem{{Line: 3, Field: "death_date", Column: "death_date", Kind: "rejected", Message: "bad date"}}}},
-		zh: []string{"导入部门数据", "死亡信息", "智能水表读数", "未写入任何数据。", "第 3 行", "bad date", "低保、低保边缘家庭", "household.medical_3m &gt; 1000", "极端天气走访", "寒潮"},
-		en: []string{"Import department data", "Deaths", "Smart water meter readings", "Nothing was saved.", "Row 3", "bad date", "Dibao and near-dibao households",
+		zh: []string{"已生成探访任务：91", "导入部门数据", "死亡信息", "智能水表读数", "未写入任何数据。", "第 3 行", "bad date", "低保、低保边缘家庭", "household.medical_3m &gt; 1000", "极端天气走访", "寒潮"},
+		en: []string{"Visit tasks created", "Import department data", "Deaths", "Smart water meter readings", "Nothing was saved.", "Row 3", "bad date", "Dibao and near-dibao households",
 			"Warning rules", "Save rule", "Run a full sweep", "Extreme-weather visits", "Cold wave", "Heat wave"}},
 	{name: "error", page: "error", title: "出错了", user: &cityAdmin, status: http.StatusNotFound,
 		data: &errs.Error{Code: errs.NotFound, Message: "No such person", Fields: []errs.FieldError{{Field: "id", Message: "not a number"}}},
