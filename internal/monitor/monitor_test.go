@@ -184,6 +184,20 @@ func TestDeathFeed(t *testing.T) {
 		if n := f.count(t, `SELECT COUNT(*) FROM persons WHERE death_date = '2025-07-25'`); n != 1 {
 			t.Error("GBK death not recorded")
 		}
+
+		// Excel, with a title row above the header and the date as Excel writes it.
+		third, thirdID := f.person(t, "王三", "1939-01-01", committee, 0, 0)
+		var x bytes.Buffer
+		if err := tabular.WriteXLSX(&x, "死亡", []string{"2025年7月死亡名单"}, [][]string{{"身份证号", "死亡日期"}, {thirdID, "2025年7月26日"}}); err != nil {
+			t.Fatal(err)
+		}
+		res, err = f.svc.Import(ctx, auth.System(), monitor.ImportRequest{Type: monitor.Death, Batch: "xlsx-1", Table: csvTable(t, x.Bytes(), "死亡.xlsx")})
+		if err != nil || res.Accepted != 1 {
+			t.Fatalf("xlsx: %+v %v", res, err)
+		}
+		if pr, _ := f.reg.Get(ctx, auth.System(), third.ID); pr.DeathDate != "2025-07-26" {
+			t.Errorf("xlsx death %q", pr.DeathDate)
+		}
 	})
 }
 
