@@ -442,7 +442,9 @@ func (f *accessFixture) signOffRequest(t *testing.T, token, d string) *http.Requ
 func (f *accessFixture) returnsRequest(t *testing.T, token, d string) *http.Request {
 	var csv bytes.Buffer
 	csv.WriteString("流水号,结果,原因\n")
-	fmt.Fprintf(&csv, "%s,成功,\n", payroll.Reference(f.lastPeriod(), "elderly_allowance", f.only[d], 1))
+	// Each call is another bank file (the same file twice is refused).
+	f.n++
+	fmt.Fprintf(&csv, "%s,成功,回盘 %d\n", payroll.Reference(f.lastPeriod(), "elderly_allowance", f.only[d], 1), f.n)
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	w, err := mw.CreateFormFile("file", "returns.csv")

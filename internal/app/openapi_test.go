@@ -735,7 +735,8 @@ func TestOpenAPIResponses(t *testing.T) {
 				return jsonRequest(t, "POST", "/api/v1/payroll/runs", admin, map[string]any{"period": "2025-08"})
 			}, after: func() { otherProcess.Release(ctx, payroll.Job, "") }, status: 409},
 			{name: "run payroll", req: post("/api/v1/payroll/runs", admin, map[string]any{"period": "2025-08", "files": false}), status: 200},
-			{name: "run payroll again, with bank files", req: post("/api/v1/payroll/runs", admin, map[string]any{"period": "2025-08", "files": true}), status: 200},
+			{name: "run payroll again", req: post("/api/v1/payroll/runs", admin, map[string]any{"period": "2025-08"}), status: 200},
+			{name: "run payroll, with bank files", req: post("/api/v1/payroll/runs", admin, map[string]any{"period": "2025-09", "files": true}), status: 200},
 			{name: "payroll periods", req: get("/api/v1/payroll/periods", approver), status: 200},
 			{name: "payroll periods, clerk", req: get("/api/v1/payroll/periods", clerk), status: 403},
 			{name: "payroll figures", req: get("/api/v1/payroll/2025-08/figures", reviewer), status: 200},

@@ -698,9 +698,9 @@ func (s *Service) stopOnRecheck(ctx context.Context, tx *sql.Tx, a Application, 
 		expl, _ := json.Marshal(map[string]any{"application_id": a.ID, "kind": "recheck", "stopped": true})
 		sum := sha256.Sum256(expl)
 		var did int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO decisions (run_id, program, person_id, household_id, kind, as_of, fen_before, fen_after, policy_version, inputs_hash, explanation, created_at)
-			VALUES (NULL, $1, $2, $3, 'stop', $4, $5, 0, 'application', $6, $7, $8) RETURNING id`,
-			pr.Program, person, a.HouseholdID, today.Format(dateFmt), fen, hex.EncodeToString(sum[:]), string(expl), db.Now(now)).Scan(&did); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO decisions (run_id, program, person_id, household_id, kind, as_of, fen_before, fen_after, policy_version, inputs_hash, explanation, created_at, until)
+			VALUES (NULL, $1, $2, $3, 'stop', $4, $5, 0, 'application', $6, $7, $8, $9) RETURNING id`,
+			pr.Program, person, a.HouseholdID, today.Format(dateFmt), fen, hex.EncodeToString(sum[:]), string(expl), db.Now(now), until).Scan(&did); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE entitlements SET status = 'stopped', until = $1, decision_id = $2, updated_at = $3 WHERE id = $4`, until, did, db.Now(now), entID); err != nil {

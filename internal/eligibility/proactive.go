@@ -304,6 +304,10 @@ func (r *runner) flush() error {
 				}
 				text = fmt.Sprintf("您的%s自 %s 起停止发放，原因见决定书。", res.Name, until)
 				_, err = tx.Exec(`UPDATE entitlements SET status = 'stopped', until = $1, decision_id = $2, updated_at = $3 WHERE id = $4`, until, did, r.now, c.old.id)
+				if err == nil {
+					// The payroll recovers months paid beyond it (追缴).
+					_, err = tx.Exec(`UPDATE decisions SET until = $1 WHERE id = $2`, until, did)
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("proactive: entitlement: %w", err)

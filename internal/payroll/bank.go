@@ -3,8 +3,11 @@ package payroll
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/csv"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -12,12 +15,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"minzheng/internal/audit"
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
 	"minzheng/internal/errs"
 	"minzheng/internal/events"
+	"minzheng/internal/jobs"
 	"minzheng/internal/tabular"
 )
 
@@ -52,6 +57,7 @@ func ParseReference(ref string) (period, program string, person int64, batch int
 
 // payment is one transfer: the lines of a programme and person in a period.
 type payment struct {
+	id                        int64 // the first ledger line
 	period, program, division string
 	person                    int64
 	fen                       int64
@@ -64,9 +70,8 @@ type payment struct {
 
 // bankFiles holds the open files of one write, by district and bank.
 type bankFiles struct {
-	dir    string
-	suffix string // "-补充2" for a supplementary batch
-	files  map[string]*bankFile
+	dir   string
+	files map[string]*bankFile
 }
 
 type bankFile struct {
@@ -77,8 +82,8 @@ type bankFile struct {
 	rows      int
 }
 
-func (b *bankFiles) get(district, bank string) (*bankFile, error) {
-	key := district + "/" + bank
+func (b *bankFiles) get(district, bank, suffix string) (*bankFile, error) {
+	key := district + "/" + bank + suffix
 	if f, ok := b.files[key]; ok {
 		return f, nil
 	}
@@ -86,7 +91,7 @@ func (b *bankFiles) get(district, bank string) (*bankFile, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, bank+b.suffix+".csv")
+	path := filepath.Join(dir, bank+suffix+".csv")
 	f, err := os.CreateTemp(dir, bank+".*.tmp")
 	if err != nil {
 		return nil, err
@@ -126,12 +131,13 @@ func (b *bankFiles) close(ok bool) ([]string, error) {
 	return paths, first
 }
 
-// WriteBankFiles writes the bank disbursement files of period for one
-// district ("" for every district in the caller's jurisdiction), covering
-// every line of the period: the CLI's path, for a city that does not use
-// sign-off. See writeFiles.
+// WriteBankFiles releases (发出) the period's lines not yet released in
+// every district of the caller's jurisdiction ("" for all of it, or one
+// district), as the operator's own sign-off: the CLI's path, for a city that
+// does not wait for district approvers. Districts with nothing new are left
+// alone, so files once released are never written again with other lines.
 func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period, district string) ([]string, error) {
-	if !by.Can(auth.PayrollRun) && !by.Can(auth.PayrollSign) {
+	if !by.Can(auth.PayrollRun) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权生成银行发放文件")
 	}
 	prefix := by.Prefix()
@@ -141,38 +147,140 @@ func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period,
 		}
 		prefix = auth.JurisdictionPrefix(district)
 	}
-	return s.writeFiles(ctx, by, period, prefix, 0, math.MaxInt64, 1)
+	lo, hi := db.PrefixRange(prefix)
+	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT substr(division, 1, 6) FROM ledger WHERE period = $1 AND division >= $2 AND division < $3`, period, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	var districts []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		districts = append(districts, d)
+	}
+	rows.Close()
+	return s.release(ctx, by, period, districts, false)
 }
 
-const paymentCols = `l.program, l.person_id, l.fen, l.division, p.name, p.id_enc, a.bank, a.account_enc, a.holder, a.custodial, a.custodian`
+// batchRange is one district's batch being written: ledger ids (lo, hi].
+type batchRange struct {
+	lo, hi int64
+	batch  int
+}
+
+// release records a sign-off batch for each district's lines not yet
+// released and writes their bank files. It holds the payroll lease, so no
+// run adds lines meanwhile and the ids it takes as the batch's end are all
+// committed. A batch whose files failed to be written is written again
+// first. strict makes "nothing new" an error (an approver's sign-off).
+func (s *Service) release(ctx context.Context, by auth.Principal, period string, districts []string, strict bool) ([]string, error) {
+	if _, err := s.Leases.Acquire(ctx, Job, 2*time.Hour); errors.Is(err, jobs.ErrHeld) {
+		return nil, errs.E(errs.Conflict, "发放正在运行，请待其完成后再签发")
+	} else if err != nil {
+		return nil, err
+	}
+	defer s.Leases.Release(context.WithoutCancel(ctx), Job, "")
+	ranges := map[string]batchRange{}
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		for _, d := range districts {
+			var batch, written int
+			var from int64
+			err := tx.QueryRowContext(ctx, `SELECT batch, max_line, written FROM payroll_signoffs WHERE period = $1 AND district = $2 ORDER BY batch DESC LIMIT 1`,
+				period, d).Scan(&batch, &from, &written)
+			if err != nil && err != sql.ErrNoRows {
+				return err
+			}
+			if err == nil && written == 0 {
+				// Signed, but its files were never written: write them now.
+				var prev int64
+				tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(max_line), 0) FROM payroll_signoffs WHERE period = $1 AND district = $2 AND batch < $3`, period, d, batch).Scan(&prev)
+				ranges[d] = batchRange{prev, from, batch}
+				continue
+			}
+			batch++
+			lo, hi := db.PrefixRange(d)
+			var n, fen, to int64
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(fen), 0), COALESCE(MAX(id), 0) FROM ledger WHERE period = $1 AND division >= $2 AND division < $3 AND id > $4`,
+				period, lo, hi, from).Scan(&n, &fen, &to); err != nil {
+				return err
+			}
+			switch {
+			case n == 0 && !strict:
+				continue
+			case n == 0 && batch == 1:
+				return errs.E(errs.Invalid, "%s 在 %s 没有发放明细，请先运行发放", d, period)
+			case n == 0:
+				return errs.E(errs.Conflict, "%s 的发放已签发过，之后没有新增明细", period)
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO payroll_signoffs (period, district, batch, max_line, approver, lines, fen, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				ON CONFLICT (period, district, batch) DO NOTHING`, period, d, batch, to, by.Name, n, fen, db.Now(s.now()))
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				return errs.E(errs.Conflict, "%s 的发放正在被另一人签发", period)
+			}
+			what := "签发"
+			if batch > 1 {
+				what = fmt.Sprintf("补充签发（第 %d 批）", batch)
+			}
+			if err := s.Audit.Append(ctx, tx, audit.Entry{Actor: by.Name, Role: string(by.Role), Action: "payroll.signoff", Entity: "payroll_period", EntityID: period + "/" + d,
+				Detail: fmt.Sprintf("%s %d 行 %.2f 元", what, n, yuan(fen)), Remote: by.Remote}); err != nil {
+				return err
+			}
+			ranges[d] = batchRange{from, to, batch}
+		}
+		return nil
+	})
+	if err != nil || len(ranges) == 0 {
+		return nil, err
+	}
+	paths, err := s.writeFiles(ctx, by, period, ranges)
+	if err != nil {
+		return nil, err
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		for d, r := range ranges {
+			if _, err := tx.ExecContext(ctx, `UPDATE payroll_signoffs SET written = 1 WHERE period = $1 AND district = $2 AND batch = $3`, period, d, r.batch); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return paths, err
+}
+
+const paymentCols = `l.id, l.program, l.person_id, l.fen, l.division, p.name, p.id_enc, a.bank, a.account_enc, a.holder, a.custodial, a.custodian`
 
 func scanPayment(rows *sql.Rows, p *payment) error {
-	return rows.Scan(&p.program, &p.person, &p.fen, &p.division, &p.name, &p.idEnc, &p.bank, &p.accountEnc, &p.holder, &p.custodial, &p.custodian)
+	return rows.Scan(&p.id, &p.program, &p.person, &p.fen, &p.division, &p.name, &p.idEnc, &p.bank, &p.accountEnc, &p.holder, &p.custodial, &p.custodian)
 }
 
-// writeFiles writes the bank files of the period's lines with ids in
-// (lo, hi] in the divisions under prefix: per district, one CSV per bank
-// (batch 1: 工商银行.csv; later batches: 工商银行-补充2.csv), each payment one
-// row — the programme's lines of a person (regular, back payment, less
-// deductions) — and again the payments of earlier periods a bank returned
-// as failed. People without an account go to the 社保卡 file by ID number.
-// The files are written to temporary names and renamed at the end, so they
-// can always be written again; the full ID numbers they carry make it an
-// audited read.
-func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period, prefix string, lo, hi int64, batch int) ([]string, error) {
-	dlo, dhi := db.PrefixRange(prefix)
+// writeFiles writes the bank files of the period's lines in each
+// district's batch range: per district, one CSV per bank (batch 1:
+// 工商银行.csv; later batches: 工商银行-补充2.csv), each payment one row — the
+// programme's lines of a person (regular, back payment, less deductions) —
+// and, with a district's first batch, the payments of earlier periods a
+// bank returned as failed. People without an account go to the 社保卡 file by
+// ID number. The files are written to temporary names and renamed at the
+// end; the full ID numbers they carry make it an audited read. A payment
+// whose lines add up to less than nothing is an error, never dropped.
+func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period string, ranges map[string]batchRange) ([]string, error) {
 	out := &bankFiles{dir: filepath.Join(s.Dir, period), files: map[string]*bankFile{}}
-	if batch > 1 {
-		out.suffix = fmt.Sprintf("-补充%d", batch)
-	}
 	rows, written := 0, false
 	defer func() {
 		if !written {
 			out.close(false)
 		}
 	}()
-	emit := func(p *payment, ref string) error {
-		if p.fen <= 0 {
+	emit := func(p *payment, ref string, batch int) error {
+		if p.fen < 0 {
+			return errs.E(errs.Invalid, "付款 %s 的净额为负（%d 分）：抵扣多于应发，请核查", ref, p.fen)
+		}
+		if p.fen == 0 {
 			return nil
 		}
 		id, err := s.Suite.Open(p.idEnc)
@@ -191,7 +299,11 @@ func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period, pre
 				custodial, custodian = "是", p.custodian.String
 			}
 		}
-		f, err := out.get(p.division[:min(6, len(p.division))], safeName(bank))
+		suffix := ""
+		if batch > 1 {
+			suffix = fmt.Sprintf("-补充%d", batch)
+		}
+		f, err := out.get(p.division[:min(6, len(p.division))], safeName(bank), suffix)
 		if err != nil {
 			return err
 		}
@@ -199,12 +311,21 @@ func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period, pre
 		rows++
 		return f.w.Write([]string{ref, holder, string(id), bank, account, fmt.Sprintf("%d.%02d", p.fen/100, p.fen%100), s.programName(p.program), p.period, custodial, custodian, p.name})
 	}
-	// The order is ledger_key's, so SQLite reads the index without sorting;
-	// PostgreSQL gets the memory to sort a city's month in one pass.
-	ids, args := "", []any{period, dlo, dhi}
-	if lo > 0 || hi < math.MaxInt64 {
-		ids, args = " AND l.id > $4 AND l.id <= $5", append(args, lo, hi)
+	// One pass over the period in ledger_key's order (no sort on SQLite;
+	// PostgreSQL gets the memory to sort a city's month in one pass); each
+	// line is kept if its district's batch covers its id.
+	var dlo, dhi string
+	minLo := int64(math.MaxInt64)
+	for d, r := range ranges {
+		if dlo == "" || d < dlo {
+			dlo = d
+		}
+		if d > dhi {
+			dhi = d
+		}
+		minLo = min(minLo, r.lo)
 	}
+	_, dhi = db.PrefixRange(dhi)
 	rtx, err := s.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
@@ -216,45 +337,57 @@ func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period, pre
 		}
 	}
 	q, err := rtx.QueryContext(ctx, `SELECT `+paymentCols+` FROM ledger l JOIN persons p ON p.id = l.person_id LEFT JOIN payee_accounts a ON a.person_id = l.person_id
-		WHERE l.period = $1 AND l.kind <> 'recovery' AND l.division >= $2 AND l.division < $3`+ids+` ORDER BY l.period, l.program, l.person_id, l.kind`, args...)
+		WHERE l.period = $1 AND l.kind <> 'recovery' AND l.division >= $2 AND l.division < $3 AND l.id > $4 ORDER BY l.period, l.program, l.person_id, l.kind`,
+		period, dlo, dhi, minLo)
 	if err != nil {
 		return nil, fmt.Errorf("payroll: read ledger: %w", err)
 	}
 	var cur *payment
+	var curBatch int
+	flush := func() error {
+		if cur == nil {
+			return nil
+		}
+		return emit(cur, Reference(period, cur.program, cur.person, curBatch), curBatch)
+	}
 	for q.Next() {
 		var p payment
 		if err := scanPayment(q, &p); err != nil {
 			q.Close()
 			return nil, err
 		}
+		r, ok := ranges[p.division[:min(6, len(p.division))]]
+		if !ok || p.id <= r.lo || p.id > r.hi {
+			continue
+		}
 		if cur != nil && cur.program == p.program && cur.person == p.person {
 			cur.fen += p.fen
 			continue
 		}
-		if cur != nil {
-			if err := emit(cur, Reference(period, cur.program, cur.person, batch)); err != nil {
-				q.Close()
-				return nil, err
-			}
+		if err := flush(); err != nil {
+			q.Close()
+			return nil, err
 		}
 		p.period = period
-		cur = &p
+		cur, curBatch = &p, r.batch
 	}
 	q.Close()
 	if err := q.Err(); err != nil {
 		return nil, err
 	}
 	rtx.Rollback()
-	if cur != nil {
-		if err := emit(cur, Reference(period, cur.program, cur.person, batch)); err != nil {
-			return nil, err
-		}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	// Payments of earlier periods the bank returned as failed go again,
-	// with the first batch of a later period.
+	// with a district's first batch of a later period.
 	var retried []int64
-	if batch == 1 {
-		fails, err := s.failedPayments(ctx, period, dlo, dhi)
+	for d, r := range ranges {
+		if r.batch != 1 {
+			continue
+		}
+		lo, hi := db.PrefixRange(d)
+		fails, err := s.failedPayments(ctx, period, lo, hi)
 		if err != nil {
 			return nil, err
 		}
@@ -266,7 +399,7 @@ func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period, pre
 			if p == nil {
 				continue
 			}
-			if err := emit(p, Reference(f.period, f.program, f.person, f.batch)); err != nil {
+			if err := emit(p, Reference(f.period, f.program, f.person, f.batch), 1); err != nil {
 				return nil, err
 			}
 			retried = append(retried, f.id)
@@ -284,7 +417,7 @@ func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period, pre
 			}
 		}
 		return s.Audit.Append(ctx, tx, audit.Entry{Actor: by.Name, Role: string(by.Role), Action: "payroll.bank_files", Entity: "payroll_period", EntityID: period,
-			Detail: fmt.Sprintf("银行发放文件 %d 个，%d 笔（含重发 %d 笔），范围 %s，批次 %d", len(paths), rows, len(retried), prefix, batch), Remote: by.Remote})
+			Detail: fmt.Sprintf("银行发放文件 %d 个，%d 笔（含重发 %d 笔），%d 个区", len(paths), rows, len(retried), len(ranges)), Remote: by.Remote})
 	})
 	return paths, err
 }
@@ -398,6 +531,22 @@ func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabul
 	if err != nil {
 		return ReturnReport{}, errs.E(errs.Invalid, "%s", err.Error())
 	}
+	// The same file imported twice (by mistake, or under another name) is
+	// refused: a second "failed" would send a paid payment again. Files are
+	// known by their content.
+	h := sha256.New()
+	for _, r := range t.Rows {
+		fmt.Fprintf(h, "%s\t%s\t%s\n", r.Get(cols["ref"]), r.Get(cols["result"]), r.Get(cols["reason"]))
+	}
+	digest := hex.EncodeToString(h.Sum(nil))[:16]
+	var before string
+	err = s.DB.QueryRowContext(ctx, `SELECT file FROM bank_returns WHERE file LIKE $1 LIMIT 1`, "%#"+digest).Scan(&before)
+	if err == nil {
+		return ReturnReport{}, errs.E(errs.Conflict, "这份回盘文件已导入过（%s），不再重复导入", before)
+	} else if err != sql.ErrNoRows {
+		return ReturnReport{}, err
+	}
+	file += " #" + digest
 	var fe errs.Fields
 	type ret struct {
 		period, program, status, reason string
@@ -438,6 +587,16 @@ func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabul
 		if !div.Valid || !by.Covers(div.String) {
 			fe.Add(row, "流水号 %s 不是您管辖范围内发出的付款", ref)
 			continue
+		}
+		if batch > 1 {
+			var n int
+			if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payroll_signoffs WHERE period = $1 AND district = $2 AND batch = $3`, period, div.String[:min(6, len(div.String))], batch).Scan(&n); err != nil {
+				return ReturnReport{}, err
+			}
+			if n == 0 {
+				fe.Add(row, "流水号 %s 的批次 %d 从未发出", ref, batch)
+				continue
+			}
 		}
 		rets = append(rets, ret{period, program, status, r.Get(cols["reason"]), person, batch, div.String})
 	}

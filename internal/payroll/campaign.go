@@ -52,6 +52,8 @@ func (c Campaign) Check() (compiled, error) {
 	var fe errs.Fields
 	if c.ID == "" || strings.ContainsAny(c.ID, "/ ") || len(c.ID) > 40 {
 		fe.Add("id", "活动编号应为不含空格和“/”的 1–40 个字符，如 2025-spring")
+	} else if _, _, err := ParsePeriod(c.ID); err == nil {
+		fe.Add("id", "活动编号 %s 与月度发放期相同，请另取，如 %s-spring", c.ID, c.ID[:4])
 	}
 	if strings.TrimSpace(c.Name) == "" {
 		fe.Add("name", "请填写活动名称")

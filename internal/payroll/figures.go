@@ -2,14 +2,11 @@ package payroll
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"time"
 
-	"minzheng/internal/audit"
 	"minzheng/internal/auth"
-	"minzheng/internal/db"
 	"minzheng/internal/errs"
 )
 
@@ -155,7 +152,7 @@ func (s *Service) Figures(ctx context.Context, by auth.Principal, period string)
 // for their district: it records the district's lines not yet signed off
 // (all of them the first time; lines a later run added, as a supplementary
 // batch, afterwards) and writes their bank files. Nothing new to sign is a
-// Conflict.
+// Conflict; a payroll running meanwhile too.
 func (s *Service) SignOff(ctx context.Context, by auth.Principal, period, district string) ([]string, error) {
 	if !by.Can(auth.PayrollSign) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权签发发放")
@@ -166,45 +163,7 @@ func (s *Service) SignOff(ctx context.Context, by auth.Principal, period, distri
 	if len(district) != 6 || !by.Covers(district) {
 		return nil, errs.E(errs.Forbidden, "区 %s 不在您的管辖范围内", district)
 	}
-	lo, hi := db.PrefixRange(district)
-	var batch int
-	var from, to int64
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(batch), 0), COALESCE(MAX(max_line), 0) FROM payroll_signoffs WHERE period = $1 AND district = $2`,
-			period, district).Scan(&batch, &from); err != nil {
-			return err
-		}
-		batch++
-		var n, fen int64
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(fen), 0), COALESCE(MAX(id), 0) FROM ledger WHERE period = $1 AND division >= $2 AND division < $3 AND id > $4`,
-			period, lo, hi, from).Scan(&n, &fen, &to); err != nil {
-			return err
-		}
-		if n == 0 && batch == 1 {
-			return errs.E(errs.Invalid, "%s 在 %s 没有发放明细，请先运行发放", district, period)
-		}
-		if n == 0 {
-			return errs.E(errs.Conflict, "%s 的发放已签发过，之后没有新增明细", period)
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO payroll_signoffs (period, district, batch, max_line, approver, lines, fen, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (period, district, batch) DO NOTHING`, period, district, batch, to, by.Name, n, fen, db.Now(s.now()))
-		if err != nil {
-			return err
-		}
-		if k, _ := res.RowsAffected(); k == 0 {
-			return errs.E(errs.Conflict, "%s 的发放正在被另一人签发", period)
-		}
-		what := "签发"
-		if batch > 1 {
-			what = fmt.Sprintf("补充签发（第 %d 批）", batch)
-		}
-		return s.Audit.Append(ctx, tx, audit.Entry{Actor: by.Name, Role: string(by.Role), Action: "payroll.signoff", Entity: "payroll_period", EntityID: period + "/" + district,
-			Detail: fmt.Sprintf("%s %d 行 %.2f 元", what, n, yuan(fen)), Remote: by.Remote})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.writeFiles(ctx, by, period, district, from, to, batch)
+	return s.release(ctx, by, period, []string{district}, true)
 }
 
 // Period is a payroll period with its totals in the caller's jurisdiction.

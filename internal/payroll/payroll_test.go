@@ -71,9 +71,37 @@ func (f *fixture) entitle(t *testing.T, program string, p registry.Person, fen i
 	}
 }
 
+// stop stops an entitlement as the proactive run does: the entitlement
+// row and a stop decision with the stop date.
+func (f *fixture) stop(t *testing.T, program string, p registry.Person, until string) {
+	t.Helper()
+	var fen int64
+	f.d.QueryRow(`SELECT monthly_fen FROM entitlements WHERE program = $1 AND person_id = $2`, program, p.ID).Scan(&fen)
+	now := db.Now(*f.clock)
+	if _, err := f.d.Exec(`UPDATE entitlements SET status = 'stopped', until = $1, updated_at = $2 WHERE program = $3 AND person_id = $4`, until, now, program, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Exec(`INSERT INTO decisions (program, person_id, household_id, kind, as_of, fen_before, fen_after, policy_version, inputs_hash, explanation, created_at, until)
+		VALUES ($1, $2, $3, 'stop', $4, $5, 0, 'test', '', '{}', $6, $4)`, program, p.ID, p.HouseholdID, until, fen, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run runs the payroll and, as the CLI does, releases the bank files.
 func (f *fixture) run(t *testing.T, period string) payroll.Result {
 	t.Helper()
-	res, err := f.pay.Run(context.Background(), auth.System(), period, payroll.Options{Batch: 2, Files: true}, nil)
+	return f.runFiles(t, period, true)
+}
+
+// compute runs the payroll without files: districts sign off.
+func (f *fixture) compute(t *testing.T, period string) payroll.Result {
+	t.Helper()
+	return f.runFiles(t, period, false)
+}
+
+func (f *fixture) runFiles(t *testing.T, period string, files bool) payroll.Result {
+	t.Helper()
+	res, err := f.pay.Run(context.Background(), auth.System(), period, payroll.Options{Batch: 2, Files: files}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +164,8 @@ func TestMonthlyPayrollExactlyOnce(t *testing.T) {
 
 		// September: the elder died on 10 August (after August was paid);
 		// a back payment of July for the household; the late grant starts.
-		d.Exec(`UPDATE entitlements SET status = 'stopped', until = '2025-08-10', updated_at = $2 WHERE person_id = $1`, elder.ID, db.Now(*f.clock))
+		*f.clock = f.clock.Add(24 * time.Hour) // the death is recorded a day after August was paid
+		f.stop(t, "elderly_allowance", elder, "2025-08-10")
 		d.Exec(`INSERT INTO back_payments (decision_id, program, person_id, month, fen, created_at) VALUES (1, 'dibao', $1, '2025-07', 5500, '')`, mum.ID)
 		res = f.run(t, "2025-09")
 		if got := f.line("elderly_allowance", elder.ID, "2025-09", payroll.Regular); got != -1 {
@@ -186,6 +215,11 @@ func TestMonthlyPayrollExactlyOnce(t *testing.T) {
 		f.run(t, "2025-10")
 		if got := f.line("elderly_allowance", elder.ID, "2025-10", payroll.Deduction); got != -10161 {
 			t.Errorf("deduction %d, want -10161", got)
+		}
+		// The debt is settled: November is paid in full, nothing deducted.
+		f.run(t, "2025-11")
+		if got := f.line("elderly_allowance", elder.ID, "2025-11", payroll.Deduction); got != -1 {
+			t.Errorf("November deduction %d after the debt was settled", got)
 		}
 		oct := readBank(t, filepath.Join(f.pay.Dir, "2025-10", "310115", "工商银行.csv"))
 		refs := map[string]string{}
@@ -239,7 +273,7 @@ func TestPayrollAccess(t *testing.T) {
 			t.Errorf("second process: %v", err)
 		}
 		other.Release(ctx, payroll.Job, "")
-		f.run(t, "2025-08")
+		f.compute(t, "2025-08")
 
 		pudong := auth.Principal{Name: "pd", Role: auth.Approver, Division: "310115"}
 		if _, err := f.pay.SignOff(ctx, pudong, "2025-08", "310104"); errs.Code(err) != errs.Forbidden {
@@ -270,7 +304,7 @@ func TestPayrollAccess(t *testing.T) {
 		// writes a file with that payment only.
 		late := f.person(t, "王新", "310104003001", "1940-01-01", 44, 0)
 		f.entitle(t, "elderly_allowance", late, 35000, "2025-08-15")
-		if res := f.run(t, "2025-08"); res.NewLines != 1 {
+		if res := f.compute(t, "2025-08"); res.NewLines != 1 {
 			t.Fatalf("run after sign-off: %+v", res)
 		}
 		if figs, _ := f.pay.Figures(ctx, xuhui, "2025-08"); len(figs) != 1 || figs[0].SignedBy != "" || figs[0].Amount != 500 {
@@ -293,7 +327,7 @@ func TestPayrollAccess(t *testing.T) {
 		if _, err := f.pay.ImportReturns(ctx, xuhui, tbl, "r.csv"); err != nil {
 			t.Fatal(err)
 		}
-		f.run(t, "2025-09")
+		f.compute(t, "2025-09")
 		files, err = f.pay.SignOff(ctx, xuhui, "2025-09", "310104")
 		if err != nil {
 			t.Fatal(err)

@@ -363,34 +363,53 @@ func (w *writer) regular(first, last time.Time, batch int) error {
 // for the next period.
 func (w *writer) backPay() error {
 	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(w.ctx, `SELECT b.program, b.person_id, SUM(b.fen), MIN(e.household_id), MIN(h.hukou_division)
+		type owed struct {
+			line Line
+			ids  []int64
+		}
+		rows, err := tx.QueryContext(w.ctx, `SELECT b.id, b.program, b.person_id, b.fen, e.household_id, h.hukou_division
 			FROM back_payments b JOIN entitlements e ON e.program = b.program AND e.person_id = b.person_id JOIN households h ON h.id = e.household_id
-			WHERE b.paid_in IS NULL GROUP BY b.program, b.person_id ORDER BY b.program, b.person_id`)
+			WHERE b.paid_in IS NULL ORDER BY b.program, b.person_id, b.id`)
 		if err != nil {
 			return fmt.Errorf("payroll: back payments: %w", err)
 		}
+		var all []*owed
 		for rows.Next() {
+			var id, fen int64
 			l := Line{Period: w.period, Kind: BackPay}
-			if err := rows.Scan(&l.Program, &l.PersonID, &l.Fen, &l.HouseholdID, &l.Division); err != nil {
+			if err := rows.Scan(&id, &l.Program, &l.PersonID, &fen, &l.HouseholdID, &l.Division); err != nil {
 				rows.Close()
 				return err
 			}
-			w.buf = append(w.buf, l)
+			if n := len(all); n > 0 && all[n-1].line.Program == l.Program && all[n-1].line.PersonID == l.PersonID {
+				all[n-1].line.Fen += fen
+				all[n-1].ids = append(all[n-1].ids, id)
+				continue
+			}
+			l.Fen = fen
+			all = append(all, &owed{line: l, ids: []int64{id}})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		lines := append([]Line(nil), w.buf...)
-		if err := w.flush(tx); err != nil {
-			return err
-		}
-		// Mark paid those whose line is this run's.
-		for _, l := range lines {
-			if _, err := tx.ExecContext(w.ctx, `UPDATE back_payments SET paid_in = $1 WHERE program = $2 AND person_id = $3 AND paid_in IS NULL
-				AND EXISTS (SELECT 1 FROM ledger WHERE period = $1 AND program = $2 AND person_id = $3 AND kind = 'back_pay' AND run_id = $4)`,
-				w.period, l.Program, l.PersonID, w.run); err != nil {
+		// One line per programme and person; the rows it pays are marked
+		// paid in this period, by id — rows decided meanwhile wait. When
+		// the person's back-pay line of the period exists already, the
+		// rows wait for the next period.
+		for _, o := range all {
+			n, err := w.insert(tx, []Line{o.line})
+			if err != nil {
 				return err
+			}
+			if n == 0 {
+				continue
+			}
+			w.added += n
+			for _, id := range o.ids {
+				if _, err := tx.ExecContext(w.ctx, `UPDATE back_payments SET paid_in = $1 WHERE id = $2 AND paid_in IS NULL`, w.period, id); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -404,73 +423,91 @@ func (w *writer) backPay() error {
 // The assistance line owns application_programs; this is the one place
 // the payroll reads it.
 func (w *writer) temporary() error {
-	type grant struct {
-		app  int64
-		line Line
-	}
-	rows, err := w.s.DB.QueryContext(w.ctx, `SELECT ap.application_id, ap.one_off_fen, a.applicant_id, a.household_id, a.division
-		FROM application_programs ap JOIN applications a ON a.id = ap.application_id
-		WHERE ap.program = 'temporary' AND ap.status = 'granted' AND ap.paid_on IS NULL AND ap.one_off_fen > 0 ORDER BY ap.application_id`)
-	if err != nil {
-		return fmt.Errorf("payroll: temporary aid: %w", err)
-	}
-	var gs []grant
-	for rows.Next() {
-		g := grant{line: Line{Period: w.period, Program: "temporary", Kind: OneOff}}
-		if err := rows.Scan(&g.app, &g.line.Fen, &g.line.PersonID, &g.line.HouseholdID, &g.line.Division); err != nil {
-			rows.Close()
+	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
+		type grant struct {
+			app  int64
+			line Line
+		}
+		rows, err := tx.QueryContext(w.ctx, `SELECT ap.application_id, ap.one_off_fen, a.applicant_id, a.household_id, a.division
+			FROM application_programs ap JOIN applications a ON a.id = ap.application_id
+			WHERE ap.program = 'temporary' AND ap.status = 'granted' AND ap.paid_on IS NULL AND ap.one_off_fen > 0 ORDER BY ap.application_id`)
+		if err != nil {
+			return fmt.Errorf("payroll: temporary aid: %w", err)
+		}
+		var gs []grant
+		for rows.Next() {
+			g := grant{line: Line{Period: w.period, Program: "temporary", Kind: OneOff}}
+			if err := rows.Scan(&g.app, &g.line.Fen, &g.line.PersonID, &g.line.HouseholdID, &g.line.Division); err != nil {
+				rows.Close()
+				return err
+			}
+			gs = append(gs, g)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		gs = append(gs, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(gs) == 0 {
-		return err
-	}
-	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
 		for _, g := range gs {
+			res, err := tx.ExecContext(w.ctx, `UPDATE application_programs SET paid_on = $1 WHERE application_id = $2 AND program = 'temporary' AND status = 'granted' AND paid_on IS NULL`, w.period, g.app)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				continue // revoked or paid meanwhile
+			}
 			n, err := w.insert(tx, []Line{g.line})
 			if err != nil {
 				return err
 			}
 			if n == 0 {
-				continue // this person's temporary aid of the period is paid: next period
+				// This person's temporary aid of the period is paid already:
+				// this one waits for the next period.
+				if _, err := tx.ExecContext(w.ctx, `UPDATE application_programs SET paid_on = NULL WHERE application_id = $1 AND program = 'temporary'`, g.app); err != nil {
+					return err
+				}
+				continue
 			}
 			w.added += n
-			if _, err := tx.ExecContext(w.ctx, `UPDATE application_programs SET paid_on = $1 WHERE application_id = $2 AND program = 'temporary'`, w.period, g.app); err != nil {
-				return err
-			}
 		}
 		return nil
 	})
 }
 
 // recover finds months paid in full, or beyond the stop date, of
-// entitlements stopped since the last finished payroll (death, no longer
-// eligible): each becomes a recovery (追缴) line of that month for the
-// excess. first is the run's month; only months before it can have been
-// overpaid, and a stop known before a run was paid by the day in it.
+// entitlements stopped (death, no longer eligible) since the last finished
+// payroll began: for every month from the stop date's to the last month in
+// the ledger that has a regular line, the excess over what was due up to
+// the stop date becomes a recovery (追缴) line of that month. It reads the
+// stop decisions, not the entitlements, so a grant made again since does
+// not hide the stop; a stop recorded while a run works is seen by the next.
 func (w *writer) recover(first time.Time) error {
-	var since string
+	var since, lastPeriod string
 	if err := w.s.DB.QueryRowContext(w.ctx, `SELECT COALESCE(MAX(started_at), '') FROM payroll_runs WHERE kind = 'monthly' AND finished_at IS NOT NULL`).Scan(&since); err != nil {
 		return err
 	}
 	if since != "" {
 		since = db.Now(db.ParseTime(since).Add(-24 * time.Hour)) // margin for clocks
 	}
-	type stop struct {
-		program, until, since string
-		person, monthly       int64
+	if err := w.s.DB.QueryRowContext(w.ctx, `SELECT COALESCE(MAX(period), '') FROM payroll_runs WHERE kind = 'monthly'`).Scan(&lastPeriod); err != nil {
+		return err
 	}
-	rows, err := w.s.DB.QueryContext(w.ctx, `SELECT program, person_id, monthly_fen, since, until FROM entitlements
-		WHERE status = 'stopped' AND updated_at >= $1 AND until IS NOT NULL AND until < $2`, since, first.Format(time.DateOnly))
+	last, err := time.Parse("2006-01", lastPeriod)
+	if err != nil || last.Before(first) {
+		last = first
+	}
+	type stop struct {
+		program, until, at string
+		person, monthly    int64
+	}
+	rows, err := w.s.DB.QueryContext(w.ctx, `SELECT program, person_id, fen_before, until, created_at FROM decisions
+		WHERE kind = 'stop' AND created_at >= $1 AND until IS NOT NULL ORDER BY id`, since)
 	if err != nil {
 		return fmt.Errorf("payroll: recoveries: %w", err)
 	}
 	var stops []stop
 	for rows.Next() {
 		var st stop
-		if err := rows.Scan(&st.program, &st.person, &st.monthly, &st.since, &st.until); err != nil {
+		if err := rows.Scan(&st.program, &st.person, &st.monthly, &st.until, &st.at); err != nil {
 			rows.Close()
 			return err
 		}
@@ -486,17 +523,21 @@ func (w *writer) recover(first time.Time) error {
 			if err != nil {
 				continue
 			}
-			for m := time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC); m.Before(first); m = m.AddDate(0, 1, 0) {
+			for m := time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(last); m = m.AddDate(0, 1, 0) {
 				l := Line{Period: m.Format("2006-01"), Program: st.program, PersonID: st.person, Kind: Recovery}
 				var paid int64
-				err := tx.QueryRowContext(w.ctx, `SELECT fen, household_id, division FROM ledger WHERE period = $1 AND program = $2 AND person_id = $3 AND kind = 'regular'`,
-					l.Period, l.Program, l.PersonID).Scan(&paid, &l.HouseholdID, &l.Division)
+				// Only a line written before the stop was known can be too
+				// much: one written after knew it (or follows a new grant).
+				err := tx.QueryRowContext(w.ctx, `SELECT fen, household_id, division FROM ledger WHERE period = $1 AND program = $2 AND person_id = $3 AND kind = 'regular' AND created_at < $4`,
+					l.Period, l.Program, l.PersonID, st.at).Scan(&paid, &l.HouseholdID, &l.Division)
 				if err == sql.ErrNoRows {
 					continue
 				} else if err != nil {
 					return err
 				}
-				if excess := paid - Due(st.monthly, st.since, st.until, m, m.AddDate(0, 1, -1)); excess > 0 {
+				// The line, written before the stop was known, paid the
+				// month's full amount; what was due is that by the day.
+				if excess := paid - Due(paid, "", st.until, m, m.AddDate(0, 1, -1)); excess > 0 {
 					l.Fen = -excess
 					w.buf = append(w.buf, l)
 				}
@@ -512,10 +553,14 @@ func (w *writer) recover(first time.Time) error {
 // known from the ledger: the recoveries minus the deductions so far.
 func (w *writer) deduct() error {
 	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
+		// owed: recoveries (negative) make a debt, deductions (negative)
+		// settle it. A district's payments already signed off (签发) are on
+		// their way to the bank: nothing is deducted from them.
 		rows, err := tx.QueryContext(w.ctx, `SELECT d.program, d.person_id, d.owed, COALESCE(SUM(p.fen), 0), MIN(p.household_id), MIN(p.division)
-			FROM (SELECT program, person_id, -SUM(fen) AS owed FROM ledger WHERE kind IN ('recovery', 'deduction')
-			      GROUP BY program, person_id HAVING SUM(fen) < 0) d
+			FROM (SELECT program, person_id, SUM(CASE WHEN kind = 'recovery' THEN -fen ELSE fen END) AS owed FROM ledger WHERE kind IN ('recovery', 'deduction')
+			      GROUP BY program, person_id HAVING SUM(CASE WHEN kind = 'recovery' THEN -fen ELSE fen END) > 0) d
 			JOIN ledger p ON p.period = $1 AND p.program = d.program AND p.person_id = d.person_id AND p.kind IN ('regular', 'back_pay')
+			WHERE NOT EXISTS (SELECT 1 FROM payroll_signoffs s WHERE s.period = $1 AND s.district = substr(p.division, 1, 6))
 			GROUP BY d.program, d.person_id, d.owed`, w.period)
 		if err != nil {
 			return fmt.Errorf("payroll: deductions: %w", err)
