@@ -554,32 +554,53 @@ func (w *writer) recover(first time.Time) error {
 func (w *writer) deduct() error {
 	return w.s.DB.Tx(w.ctx, func(tx *sql.Tx) error {
 		// owed: recoveries (negative) make a debt, deductions (negative)
-		// settle it. A district's payments already signed off (签发) are on
-		// their way to the bank: nothing is deducted from them.
-		rows, err := tx.QueryContext(w.ctx, `SELECT d.program, d.person_id, d.owed, COALESCE(SUM(p.fen), 0), MIN(p.household_id), MIN(p.division)
-			FROM (SELECT program, person_id, SUM(CASE WHEN kind = 'recovery' THEN -fen ELSE fen END) AS owed FROM ledger WHERE kind IN ('recovery', 'deduction')
-			      GROUP BY program, person_id HAVING SUM(CASE WHEN kind = 'recovery' THEN -fen ELSE fen END) > 0) d
-			JOIN ledger p ON p.period = $1 AND p.program = d.program AND p.person_id = d.person_id AND p.kind IN ('regular', 'back_pay')
-			WHERE NOT EXISTS (SELECT 1 FROM payroll_signoffs s WHERE s.period = $1 AND s.district = substr(p.division, 1, 6))
-			GROUP BY d.program, d.person_id, d.owed`, w.period)
+		// settle it — few people, read from the partial index ledger_owed;
+		// then each one's payment this period, by the ledger's key.
+		type debt struct {
+			program     string
+			person, fen int64
+		}
+		rows, err := tx.QueryContext(w.ctx, `SELECT program, person_id, SUM(CASE WHEN kind = 'recovery' THEN -fen ELSE fen END) FROM ledger
+			WHERE kind IN ('recovery', 'deduction') GROUP BY program, person_id HAVING SUM(CASE WHEN kind = 'recovery' THEN -fen ELSE fen END) > 0`)
 		if err != nil {
 			return fmt.Errorf("payroll: deductions: %w", err)
 		}
+		var debts []debt
 		for rows.Next() {
-			l := Line{Period: w.period, Kind: Deduction}
-			var owed, pay int64
-			if err := rows.Scan(&l.Program, &l.PersonID, &owed, &pay, &l.HouseholdID, &l.Division); err != nil {
+			var d debt
+			if err := rows.Scan(&d.program, &d.person, &d.fen); err != nil {
 				rows.Close()
 				return err
 			}
-			if pay > 0 {
-				l.Fen = -min(owed, pay)
-				w.buf = append(w.buf, l)
-			}
+			debts = append(debts, d)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		for _, d := range debts {
+			l := Line{Period: w.period, Program: d.program, PersonID: d.person, Kind: Deduction}
+			var pay int64
+			var hh sql.NullInt64
+			var div sql.NullString
+			if err := tx.QueryRowContext(w.ctx, `SELECT COALESCE(SUM(fen), 0), MIN(household_id), MIN(division) FROM ledger
+				WHERE period = $1 AND program = $2 AND person_id = $3 AND kind IN ('regular', 'back_pay')`, w.period, d.program, d.person).Scan(&pay, &hh, &div); err != nil {
+				return err
+			}
+			if pay <= 0 {
+				continue
+			}
+			// A district's payments already signed off (签发) are on their
+			// way to the bank: nothing is deducted from them.
+			var signed int
+			if err := tx.QueryRowContext(w.ctx, `SELECT COUNT(*) FROM payroll_signoffs WHERE period = $1 AND district = $2`, w.period, div.String[:min(6, len(div.String))]).Scan(&signed); err != nil {
+				return err
+			}
+			if signed > 0 {
+				continue
+			}
+			l.HouseholdID, l.Division, l.Fen = hh.Int64, div.String, -min(d.fen, pay)
+			w.buf = append(w.buf, l)
 		}
 		return w.flush(tx)
 	})
