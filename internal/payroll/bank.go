@@ -147,22 +147,7 @@ func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period,
 		}
 		prefix = auth.JurisdictionPrefix(district)
 	}
-	lo, hi := db.PrefixRange(prefix)
-	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT substr(division, 1, 6) FROM ledger WHERE period = $1 AND division >= $2 AND division < $3`, period, lo, hi)
-	if err != nil {
-		return nil, err
-	}
-	var districts []string
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		districts = append(districts, d)
-	}
-	rows.Close()
-	return s.release(ctx, by, period, districts, false)
+	return s.release(ctx, by, period, prefix, false)
 }
 
 // batchRange is one district's batch being written: ledger ids (lo, hi].
@@ -171,52 +156,90 @@ type batchRange struct {
 	batch  int
 }
 
-// release records a sign-off batch for each district's lines not yet
-// released and writes their bank files. It holds the payroll lease, so no
-// run adds lines meanwhile and the ids it takes as the batch's end are all
-// committed. A batch whose files failed to be written is written again
-// first. strict makes "nothing new" an error (an approver's sign-off).
-func (s *Service) release(ctx context.Context, by auth.Principal, period string, districts []string, strict bool) ([]string, error) {
+// release records a sign-off batch for the lines not yet released of each
+// district under prefix and writes their bank files. It holds the payroll
+// lease, so no run adds lines meanwhile and the ids it takes as a batch's
+// end are all committed. A batch whose files failed to be written is
+// written again first. strict (an approver's sign-off of one district)
+// makes "nothing new" an error.
+func (s *Service) release(ctx context.Context, by auth.Principal, period, prefix string, strict bool) ([]string, error) {
 	if _, err := s.Leases.Acquire(ctx, Job, 2*time.Hour); errors.Is(err, jobs.ErrHeld) {
 		return nil, errs.E(errs.Conflict, "发放正在运行，请待其完成后再签发")
 	} else if err != nil {
 		return nil, err
 	}
 	defer s.Leases.Release(context.WithoutCancel(ctx), Job, "")
+	lo, hi := db.PrefixRange(prefix)
 	ranges := map[string]batchRange{}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		for _, d := range districts {
-			var batch, written int
-			var from int64
-			err := tx.QueryRowContext(ctx, `SELECT batch, max_line, written FROM payroll_signoffs WHERE period = $1 AND district = $2 ORDER BY batch DESC LIMIT 1`,
-				period, d).Scan(&batch, &from, &written)
-			if err != nil && err != sql.ErrNoRows {
+		// Each district's last batch.
+		type last struct {
+			batch, written int
+			maxLine, prev  int64
+		}
+		lasts := map[string]last{}
+		rows, err := tx.QueryContext(ctx, `SELECT district, batch, max_line, written FROM payroll_signoffs WHERE period = $1 AND district >= $2 AND district < $3 ORDER BY district, batch`, period, lo, hi)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d string
+			var l last
+			if err := rows.Scan(&d, &l.batch, &l.maxLine, &l.written); err != nil {
+				rows.Close()
 				return err
 			}
-			if err == nil && written == 0 {
+			l.prev = lasts[d].maxLine
+			lasts[d] = l
+		}
+		rows.Close()
+		// The lines after each district's last batch, in one pass over the month.
+		type fresh struct{ n, fen, to int64 }
+		news := map[string]fresh{}
+		rows, err = tx.QueryContext(ctx, `SELECT substr(l.division, 1, 6), COUNT(*), COALESCE(SUM(l.fen), 0), MAX(l.id) FROM ledger l
+			LEFT JOIN (SELECT district, MAX(max_line) AS m FROM payroll_signoffs WHERE period = $1 GROUP BY district) s ON s.district = substr(l.division, 1, 6)
+			WHERE l.period = $1 AND l.division >= $2 AND l.division < $3 AND l.id > COALESCE(s.m, 0)
+			GROUP BY substr(l.division, 1, 6)`, period, lo, hi)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d string
+			var f fresh
+			if err := rows.Scan(&d, &f.n, &f.fen, &f.to); err != nil {
+				rows.Close()
+				return err
+			}
+			news[d] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for d, l := range lasts {
+			if l.written == 0 {
 				// Signed, but its files were never written: write them now.
-				var prev int64
-				tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(max_line), 0) FROM payroll_signoffs WHERE period = $1 AND district = $2 AND batch < $3`, period, d, batch).Scan(&prev)
-				ranges[d] = batchRange{prev, from, batch}
-				continue
+				ranges[d] = batchRange{l.prev, l.maxLine, l.batch}
 			}
-			batch++
-			lo, hi := db.PrefixRange(d)
-			var n, fen, to int64
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(fen), 0), COALESCE(MAX(id), 0) FROM ledger WHERE period = $1 AND division >= $2 AND division < $3 AND id > $4`,
-				period, lo, hi, from).Scan(&n, &fen, &to); err != nil {
-				return err
+		}
+		if strict {
+			if _, ok := ranges[prefix]; ok {
+				return nil
 			}
-			switch {
-			case n == 0 && !strict:
-				continue
-			case n == 0 && batch == 1:
-				return errs.E(errs.Invalid, "%s 在 %s 没有发放明细，请先运行发放", d, period)
-			case n == 0:
+			if _, ok := news[prefix]; !ok {
+				if lasts[prefix].batch == 0 {
+					return errs.E(errs.Invalid, "%s 在 %s 没有发放明细，请先运行发放", prefix, period)
+				}
 				return errs.E(errs.Conflict, "%s 的发放已签发过，之后没有新增明细", period)
 			}
+		}
+		for d, f := range news {
+			if _, ok := ranges[d]; ok {
+				continue // its unwritten batch first; the rest next time
+			}
+			batch := lasts[d].batch + 1
 			res, err := tx.ExecContext(ctx, `INSERT INTO payroll_signoffs (period, district, batch, max_line, approver, lines, fen, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-				ON CONFLICT (period, district, batch) DO NOTHING`, period, d, batch, to, by.Name, n, fen, db.Now(s.now()))
+				ON CONFLICT (period, district, batch) DO NOTHING`, period, d, batch, f.to, by.Name, f.n, f.fen, db.Now(s.now()))
 			if err != nil {
 				return err
 			}
@@ -228,10 +251,10 @@ func (s *Service) release(ctx context.Context, by auth.Principal, period string,
 				what = fmt.Sprintf("补充签发（第 %d 批）", batch)
 			}
 			if err := s.Audit.Append(ctx, tx, audit.Entry{Actor: by.Name, Role: string(by.Role), Action: "payroll.signoff", Entity: "payroll_period", EntityID: period + "/" + d,
-				Detail: fmt.Sprintf("%s %d 行 %.2f 元", what, n, yuan(fen)), Remote: by.Remote}); err != nil {
+				Detail: fmt.Sprintf("%s %d 行 %.2f 元", what, f.n, yuan(f.fen)), Remote: by.Remote}); err != nil {
 				return err
 			}
-			ranges[d] = batchRange{from, to, batch}
+			ranges[d] = batchRange{lasts[d].maxLine, f.to, batch}
 		}
 		return nil
 	})
@@ -336,9 +359,14 @@ func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period stri
 			return nil, err
 		}
 	}
+	// Without an id bound when a batch starts at the beginning: SQLite would
+	// otherwise walk the whole ledger by id and sort.
+	ids, args := "", []any{period, dlo, dhi}
+	if minLo > 0 {
+		ids, args = " AND l.id > $4", append(args, minLo)
+	}
 	q, err := rtx.QueryContext(ctx, `SELECT `+paymentCols+` FROM ledger l JOIN persons p ON p.id = l.person_id LEFT JOIN payee_accounts a ON a.person_id = l.person_id
-		WHERE l.period = $1 AND l.kind <> 'recovery' AND l.division >= $2 AND l.division < $3 AND l.id > $4 ORDER BY l.period, l.program, l.person_id, l.kind`,
-		period, dlo, dhi, minLo)
+		WHERE l.period = $1 AND l.kind <> 'recovery' AND l.division >= $2 AND l.division < $3`+ids+` ORDER BY l.period, l.program, l.person_id, l.kind`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("payroll: read ledger: %w", err)
 	}

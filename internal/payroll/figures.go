@@ -163,7 +163,7 @@ func (s *Service) SignOff(ctx context.Context, by auth.Principal, period, distri
 	if len(district) != 6 || !by.Covers(district) {
 		return nil, errs.E(errs.Forbidden, "区 %s 不在您的管辖范围内", district)
 	}
-	return s.release(ctx, by, period, []string{district}, true)
+	return s.release(ctx, by, period, district, true)
 }
 
 // Period is a payroll period with its totals in the caller's jurisdiction.
