@@ -66,6 +66,17 @@ func init() {
 			},
 			want: every(403, 403).but(201, 404, auth.Clerk, auth.Adviser),
 		},
+		"POST /api/v1/applications/{id}/members": {
+			// A member the register lacks: registered in the household and
+			// joined to the application; only clerks open applications.
+			request: func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
+				id := f.application(t, d)
+				c := f.committee[d]
+				body := registry.NewPerson{Name: "测试新成员", IDNumber: f.newNumber(d), Relation: "子女", HukouDivision: c, ResidenceDivision: c}
+				return jsonRequest(t, "POST", fmt.Sprintf("/api/v1/applications/%d/members", id), tok, body)
+			},
+			want: every(403, 403).but(201, 404, auth.Clerk),
+		},
 		"POST /api/v1/applications/{id}/verification": {
 			request: func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
 				id := f.newApplication(t, d, assistance.Verifying)
@@ -213,6 +224,9 @@ func assistanceSamples(t *testing.T, s *apiServer, clerk, adviser, admin, commit
 		{name: "material", req: func() *http.Request {
 			return materialRequest(t, first.ID, clerk, "income_proof", "收入证明.pdf", []byte("%PDF-1.4"))
 		}, status: 201},
+		{name: "add a member the register lacks", req: post(app(first.ID, "/members"), clerk, registry.NewPerson{Name: "新生儿", IDNumber: number(), Relation: "子女", HukouDivision: committee, ResidenceDivision: committee}), status: 201},
+		{name: "add a member, bad ID number", req: post(app(first.ID, "/members"), clerk, registry.NewPerson{Name: "新生儿", IDNumber: "31010420250301001", Relation: "子女", ResidenceDivision: committee}), status: 422, field: "id_number"},
+		{name: "add a member, adviser", req: post(app(first.ID, "/members"), adviser, registry.NewPerson{Name: "新生儿", IDNumber: number(), Relation: "子女", ResidenceDivision: committee}), status: 403},
 		{name: "material, executable", req: func() *http.Request { return materialRequest(t, first.ID, clerk, "other", "a.exe", []byte("MZ")) }, status: 422, field: "file"},
 		{name: "verification, bad record", req: post(app(second.ID, "/verification"), clerk, assistance.VerificationBatch{Records: []assistance.VerificationRecord{{IDNumber: n2, Source: "彩票", Amount: 1}}}), status: 422, field: "records[0].source"},
 		{name: "verification file, bad row", req: csvUpload(second.ID, "身份证号,数据来源,金额\n"+n2+",工资收入,abc\n"), status: 422, field: "rows[2].amount"},

@@ -571,3 +571,62 @@ func TestVerifyExcel(t *testing.T) {
 		}
 	})
 }
+
+// TestAddMember: a child born since the register was last updated is added
+// to the application (and registered in the household); the pre-check
+// counts them; bad input names the field; a retry joins the registered
+// child without registering twice; after 核对 nobody can be added.
+func TestAddMember(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		a, err := f.svc.Create(ctx, f.clerk, assistance.NewApplication{PersonID: f.headID, Programs: []string{"dibao"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		childNo := idcard.Build("310104", time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), 33)
+		child := registry.NewPerson{Name: "王小宝", IDNumber: childNo, Relation: "子女", HukouDivision: "310104003001", ResidenceDivision: "310104003001"}
+		wantCode(t, "an adviser adds", func() error { _, err := f.svc.AddMember(ctx, f.adviser, a.ID, child); return err }(), errs.Forbidden)
+		wantCode(t, "another district", func() error { _, err := f.svc.AddMember(ctx, f.outsider, a.ID, child); return err }(), errs.NotFound)
+		bad := child
+		bad.IDNumber = childNo[:17] + "0"
+		if childNo[17] == '0' {
+			bad.IDNumber = childNo[:17] + "1"
+		}
+		if e := wantCode(t, "a bad ID number", func() error { _, err := f.svc.AddMember(ctx, f.clerk, a.ID, bad); return err }(), errs.Invalid); !hasField(e, "id_number") {
+			t.Errorf("fields %+v", e.Fields)
+		}
+		m, err := f.svc.AddMember(ctx, f.clerk, a.ID, child)
+		if err != nil || m.Name != "王小宝" || m.RelationLabel != "子女" {
+			t.Fatalf("add the child: %+v %v", m, err)
+		}
+		c, err := f.svc.Get(ctx, f.clerk, a.ID)
+		if err != nil || len(c.Members) != 3 {
+			t.Fatalf("members after adding: %d %v", len(c.Members), err)
+		}
+		// 低保 for three: (1650 − 900/3) × 3 = 4050 yuan.
+		if c.Precheck[0].MonthlyFen != 405000 {
+			t.Errorf("pre-check with the child: %+v", c.Precheck[0])
+		}
+		// The child is registered once; adding again is refused by name of field.
+		var n int
+		d.QueryRow(`SELECT COUNT(*) FROM persons WHERE name = '王小宝'`).Scan(&n)
+		if n != 1 {
+			t.Errorf("%d registrations of the child", n)
+		}
+		if e := wantCode(t, "the same child again", func() error { _, err := f.svc.AddMember(ctx, f.clerk, a.ID, child); return err }(), errs.Invalid); !hasField(e, "id_number") {
+			t.Errorf("fields %+v", e.Fields)
+		}
+		if _, err := f.svc.Move(ctx, f.clerk, a.ID, assistance.Move{To: assistance.Verifying}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Verify(ctx, f.clerk, a.ID, assistance.VerificationBatch{Records: []assistance.VerificationRecord{{IDNumber: f.headNo, Source: "wage", Amount: 900}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Move(ctx, f.clerk, a.ID, assistance.Move{To: assistance.Visiting}); err != nil {
+			t.Fatal(err)
+		}
+		other := registry.NewPerson{Name: "王二宝", IDNumber: idcard.Build("310104", time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC), 44), Relation: "子女", HukouDivision: "310104003001", ResidenceDivision: "310104003001"}
+		wantCode(t, "add after 核对", func() error { _, err := f.svc.AddMember(ctx, f.clerk, a.ID, other); return err }(), errs.Conflict)
+	})
+}

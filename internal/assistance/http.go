@@ -13,6 +13,7 @@ import (
 	"minzheng/internal/auth"
 	"minzheng/internal/errs"
 	"minzheng/internal/httpx"
+	"minzheng/internal/registry"
 	"minzheng/internal/tabular"
 	"minzheng/internal/web"
 )
@@ -35,6 +36,7 @@ func (h *HTTP) Routes(r *httpx.Router) {
 	r.H("GET /applications/{id}", h.casePage)
 	r.H("POST /applications/{id}/move", h.movePage)
 	r.H("POST /applications/{id}/declaration", h.declarePage)
+	r.H("POST /applications/{id}/members", h.memberPage)
 	r.H("POST /applications/{id}/materials", h.materialPage)
 	r.H("GET /applications/{id}/materials/{mid}", h.download)
 	r.H("POST /applications/{id}/verification", h.verifyPage)
@@ -50,6 +52,7 @@ func (h *HTTP) Routes(r *httpx.Router) {
 	r.H("GET /api/v1/applications/{id}", h.apiGet)
 	r.H("POST /api/v1/applications/{id}/transitions", h.apiMove)
 	r.H("POST /api/v1/applications/{id}/materials", h.apiMaterial)
+	r.H("POST /api/v1/applications/{id}/members", h.apiMember)
 	r.H("POST /api/v1/applications/{id}/verification", h.apiVerify)
 	r.H("POST /api/v1/relatives", h.apiRelative)
 }
@@ -629,5 +632,53 @@ func (h *HTTP) apiRelative(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusCreated, rel)
+	return nil
+}
+
+// memberPage adds a household member the register lacks, from the case
+// page's form.
+func (h *HTTP) memberPage(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	id, err := appID(r, "id")
+	if err != nil {
+		return err
+	}
+	np := registry.NewPerson{Name: r.FormValue("name"), IDNumber: r.FormValue("id_number"), Relation: r.FormValue("relation"),
+		HukouDivision: r.FormValue("hukou_division"), ResidenceDivision: r.FormValue("residence_division")}
+	if v := strings.TrimSpace(r.FormValue("monthly_income")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return errs.Field("monthly_income", "月收入“%s”应为整数（元）", v)
+		}
+		np.MonthlyIncome = n
+	}
+	if _, err := h.Service.AddMember(r.Context(), p, id, np); err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/applications/%d#members", id), http.StatusSeeOther)
+	return nil
+}
+
+func (h *HTTP) apiMember(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	id, err := appID(r, "id")
+	if err != nil {
+		return err
+	}
+	var np registry.NewPerson
+	if err := httpx.DecodeJSON(r, &np); err != nil {
+		return err
+	}
+	m, err := h.Service.AddMember(r.Context(), p, id, np)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, m)
 	return nil
 }

@@ -1157,3 +1157,75 @@ func (s *Service) Declare(ctx context.Context, p auth.Principal, id int64, d Dec
 			Remote: p.Remote})
 	})
 }
+
+// AddMember adds to an application, while it is in 受理 or 核对, a
+// household member the register lacks (a spouse from outside Shanghai, a
+// child born since): the person is registered in the application's
+// household through the registry (validated and audited there), then
+// joined to the application with their declared income. A retry after a
+// failure between the two finds the person already registered in the
+// household and only joins them.
+func (s *Service) AddMember(ctx context.Context, p auth.Principal, id int64, np registry.NewPerson) (Member, error) {
+	if !p.Can(auth.ApplicationCreate) || !p.Can(auth.PersonWrite) {
+		return Member{}, errs.E(errs.Forbidden, "您的角色无权添加家庭成员")
+	}
+	a, err := s.load(ctx, s.DB, p, id)
+	if err != nil {
+		return Member{}, err
+	}
+	if a.State != Submitted && a.State != Verifying {
+		return Member{}, errs.E(errs.Conflict, "申请已进入“%s”，不能再添加家庭成员", a.State.Label())
+	}
+	if np.Relation == "" || np.Relation == "户主" || np.Relation == string(registry.Head) {
+		return Member{}, errs.Field("relation", "请填写与户主的关系（配偶、子女、父母……）")
+	}
+	np.HouseholdID = a.HouseholdID
+	number := strings.ToUpper(strings.TrimSpace(np.IDNumber))
+	person, err := s.Registry.Create(ctx, p, np)
+	var personID int64
+	switch {
+	case err == nil:
+		personID = person.ID
+	case errs.As(err) != nil && len(errs.As(err).Fields) == 1 && errs.As(err).Fields[0].Field == "id_number" && strings.Contains(err.Error(), "已登记"):
+		// Registered before: join them if they are of this household.
+		if qerr := s.DB.QueryRowContext(ctx, `SELECT id FROM persons WHERE id_hash = $1 AND household_id = $2`, s.Suite.Index(number), a.HouseholdID).Scan(&personID); qerr != nil {
+			return Member{}, err
+		}
+	default:
+		return Member{}, err
+	}
+	var m Member
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		a, err := s.load(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		if a.State != Submitted && a.State != Verifying {
+			return errs.E(errs.Conflict, "申请已进入“%s”，不能再添加家庭成员", a.State.Label())
+		}
+		var rel string
+		var hash []byte
+		var income int64
+		if err := tx.QueryRowContext(ctx, `SELECT relation, name, id_masked, id_hash, monthly_income FROM persons WHERE id = $1`, personID).
+			Scan(&rel, &m.Name, &m.IDMasked, &hash, &income); err != nil {
+			return err
+		}
+		m.PersonID, m.Relation, m.DeclaredIncomeFen = personID, rel, income*100
+		m.RelationLabel = registry.Relation(rel).Label()
+		res, err := tx.ExecContext(ctx, `INSERT INTO application_members (application_id, person_id, relation, name, id_masked, id_hash, declared_income_fen)
+			SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM application_members WHERE application_id = $1 AND person_id = $2)`,
+			id, personID, rel, m.Name, m.IDMasked, hash, m.DeclaredIncomeFen)
+		if err != nil {
+			return fmt.Errorf("assistance: add member: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.Field("id_number", "%s 已是本申请的家庭成员", m.IDMasked)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE applications SET updated_at = $1 WHERE id = $2`, db.Now(s.Now().UTC()), id); err != nil {
+			return err
+		}
+		return s.Audit.Append(ctx, tx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "application.add_member", Entity: "application", EntityID: fmt.Sprint(id),
+			Detail: fmt.Sprintf("添加家庭成员 %s（%s），申报月收入 %s 元", m.IDMasked, m.RelationLabel, yuan(m.DeclaredIncomeFen)), Remote: p.Remote})
+	})
+	return m, err
+}
