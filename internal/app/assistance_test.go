@@ -237,6 +237,29 @@ func TestAssistanceTransitionsRefused(t *testing.T) {
 			if rec.Code != 303 {
 				t.Errorf("letter without a session: %d, want a redirect to the login", rec.Code)
 			}
+			// The decision letter as a PDF, for a reviewer of the district.
+			srv := httptest.NewServer(s.Handler)
+			defer srv.Close()
+			_, pw, err := s.App.Auth.CreateUser(context.Background(), auth.System(), auth.NewUser{Name: "letter_reader", Role: auth.Reviewer, Division: xuhui})
+			if err != nil {
+				t.Fatal(err)
+			}
+			jar, _ := cookiejar.New(nil)
+			browser := &http.Client{Jar: jar}
+			if _, err := browser.PostForm(srv.URL+"/login", url.Values{"name": {"letter_reader"}, "password": {pw}}); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := browser.Get(srv.URL + fmt.Sprintf("/applications/%d/letter.pdf", id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pdf, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			// 社会救助批准决定书 in UTF-16BE hex, as the PDF's text operators carry it.
+			title := fmt.Sprintf("%X", []byte{0x79, 0x3E, 0x4F, 0x1A, 0x65, 0x51, 0x52, 0xA9, 0x62, 0x79, 0x51, 0xC6, 0x51, 0xB3, 0x5B, 0x9A, 0x4E, 0x66})
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(string(pdf), "%PDF-1.4") || !strings.Contains(string(pdf), title) {
+				t.Errorf("letter.pdf: %d %s, %d bytes, title found %v", resp.StatusCode, resp.Header.Get("Content-Type"), len(pdf), strings.Contains(string(pdf), title))
+			}
 		})
 
 		if res, err := s.App.Audit.Verify(context.Background()); err != nil || !res.OK {

@@ -13,6 +13,7 @@ import (
 	"minzheng/internal/auth"
 	"minzheng/internal/errs"
 	"minzheng/internal/httpx"
+	"minzheng/internal/pdfdoc"
 	"minzheng/internal/registry"
 	"minzheng/internal/tabular"
 	"minzheng/internal/web"
@@ -41,6 +42,7 @@ func (h *HTTP) Routes(r *httpx.Router) {
 	r.H("GET /applications/{id}/materials/{mid}", h.download)
 	r.H("POST /applications/{id}/verification", h.verifyPage)
 	r.H("GET /applications/{id}/letter", h.letterPage)
+	r.H("GET /applications/{id}/letter.pdf", h.letterPDF)
 	r.H("GET /notices", h.noticesPage)
 	r.H("POST /notices/{id}/objection", h.objectPage)
 	r.H("GET /relatives", h.relativesPage)
@@ -369,27 +371,85 @@ type letterData struct {
 	Office   string
 }
 
-func (h *HTTP) letterPage(w http.ResponseWriter, r *http.Request) error {
+// letter reads a decided case's letter: the case, its decision and the
+// district office that issues it.
+func (h *HTTP) letter(r *http.Request) (letterData, error) {
 	p, err := web.Require(r)
 	if err != nil {
-		return err
+		return letterData{}, err
 	}
 	id, err := appID(r, "id")
 	if err != nil {
-		return err
+		return letterData{}, err
 	}
 	c, err := h.Service.Get(r.Context(), p, id)
 	if err != nil {
-		return err
+		return letterData{}, err
 	}
 	if !c.State.Final() {
-		return errs.E(errs.Conflict, "申请尚未办结，没有决定书")
+		return letterData{}, errs.E(errs.Conflict, "申请尚未办结，没有决定书")
 	}
 	d := letterData{Case: c, Office: h.Service.Tree.Name(c.Division[:min(6, len(c.Division))]) + "民政局"}
 	for _, st := range c.Steps {
 		if st.To == c.State {
 			d.Decision = st
 		}
+	}
+	return d, nil
+}
+
+// letterPDF serves the decision letter as a PDF (决定书), the same text as
+// the printable page.
+func (h *HTTP) letterPDF(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.letter(r)
+	if err != nil {
+		return err
+	}
+	c := d.Case
+	doc := pdfdoc.New()
+	doc.Line(d.Office, 20, true)
+	title := "社会救助不予批准决定书"
+	if c.State == Granted {
+		title = "社会救助批准决定书"
+	}
+	doc.Line(title, 18, true)
+	doc.Space(12)
+	doc.Line(fmt.Sprintf("编号：%d", c.ID), 12, false)
+	doc.Line(c.Applicant+"：", 12, false)
+	doc.Line(fmt.Sprintf("你户于 %s 提出的社会救助申请，经经济状况核对、入户调查和公示，依据《上海市社会救助条例》，决定如下：", c.CreatedAt.In(shanghai).Format(dateFmt)), 12, false)
+	for _, pr := range c.Programs {
+		line := pr.Label + "：不予批准"
+		if pr.Status == "granted" {
+			line = pr.Label + "：批准"
+			if pr.MonthlyFen > 0 {
+				line += "，每月 " + yuan(pr.MonthlyFen) + " 元"
+			}
+			if pr.OneOffFen > 0 {
+				line += "，一次性 " + yuan(pr.OneOffFen) + " 元"
+			}
+		}
+		doc.Line("　　"+line, 12, false)
+	}
+	if len(d.Decision.Reasons) > 0 {
+		doc.Line("理由：", 12, false)
+		for i, reason := range d.Decision.Reasons {
+			doc.Line(fmt.Sprintf("　　%d. %s", i+1, reason), 12, false)
+		}
+	}
+	doc.Line("如对本决定不服，可以自收到本决定书之日起六十日内依法申请行政复议，或者在六个月内依法提起行政诉讼。", 12, false)
+	doc.Space(24)
+	doc.Line(d.Office, 12, false)
+	doc.Line(c.DecidedOn, 12, false)
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="decision-%d.pdf"`, c.ID))
+	_, err = doc.WriteTo(w)
+	return err
+}
+
+func (h *HTTP) letterPage(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.letter(r)
+	if err != nil {
+		return err
 	}
 	page := web.PageFor(r, "决定书")
 	page.Data = d
