@@ -637,9 +637,7 @@ func cmdRunRecheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	out, _ := json.Marshal(st)
-	fmt.Fprintln(stdout, string(out))
-	return nil
+	return printLine(stdout, st)
 }
 
 // settings collects repeated --set flags.

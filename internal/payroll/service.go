@@ -497,9 +497,9 @@ func (w *writer) recover(first time.Time) error {
 	}
 	type stop struct {
 		program, until, at string
-		person, monthly    int64
+		person             int64
 	}
-	rows, err := w.s.DB.QueryContext(w.ctx, `SELECT program, person_id, fen_before, until, created_at FROM decisions
+	rows, err := w.s.DB.QueryContext(w.ctx, `SELECT program, person_id, until, created_at FROM decisions
 		WHERE kind = 'stop' AND created_at >= $1 AND until IS NOT NULL ORDER BY id`, since)
 	if err != nil {
 		return fmt.Errorf("payroll: recoveries: %w", err)
@@ -507,7 +507,7 @@ func (w *writer) recover(first time.Time) error {
 	var stops []stop
 	for rows.Next() {
 		var st stop
-		if err := rows.Scan(&st.program, &st.person, &st.monthly, &st.until, &st.at); err != nil {
+		if err := rows.Scan(&st.program, &st.person, &st.until, &st.at); err != nil {
 			rows.Close()
 			return err
 		}

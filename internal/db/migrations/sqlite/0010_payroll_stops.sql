@@ -7,3 +7,6 @@ CREATE INDEX decisions_stops ON decisions (created_at) WHERE kind = 'stop';
 ALTER TABLE payroll_signoffs ADD COLUMN written INTEGER NOT NULL DEFAULT 0;
 -- A bank return file is imported once.
 CREATE INDEX bank_returns_file ON bank_returns (file);
+-- Recoveries read stop decisions now; the index on stopped entitlements
+-- only slowed their writes.
+DROP INDEX entitlements_stopped;
