@@ -83,6 +83,8 @@ type runner struct {
 	prevAsOf time.Time // the date of the last finished run; zero for none
 	stats    RunStats
 	rows     []row
+	stale    []int64 // households of rows whose stored facts are to be written again
+	by       auth.Principal
 	now      string
 }
 
@@ -104,8 +106,8 @@ func (p *Proactive) Run(ctx context.Context, by auth.Principal, on time.Time, pr
 	var total int64
 	p.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM persons`).Scan(&total)
 	last := time.Now()
-	err = streamRows(ctx, p.Registry, by, on, batchPersons, func(rows []row, households int) error {
-		r.rows = rows
+	err = streamRows(ctx, p.Registry, by, on, batchPersons, func(rows []row, households int, stale []int64) error {
+		r.rows, r.stale, r.by = rows, stale, by
 		r.stats.Households += households
 		if err := r.flush(); err != nil {
 			return err
@@ -140,13 +142,14 @@ var readers = max(1, runtime.GOMAXPROCS(0))
 // streamRows reads the whole register household by household, derives each
 // person's facts as of on, and hands them to fn in batches of about size
 // persons (whole households, consecutive IDs), with the number of
-// households in the batch. Reading and deriving run on their own
+// households in the batch and those whose stored facts were stale. Reading and deriving run on their own
 // goroutines, ahead of fn, so they use every core; fn runs on the caller's
 // goroutine, one batch at a time, in no set order between readers.
-func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, on time.Time, size int, fn func(rows []row, households int) error) error {
+func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, on time.Time, size int, fn func(rows []row, households int, stale []int64) error) error {
 	type batch struct {
 		rows       []row
 		households int
+		stale      []int64
 	}
 	first, last, err := reg.HouseholdIDRange(ctx)
 	if err != nil {
@@ -166,17 +169,21 @@ func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, o
 			defer wg.Done()
 			rows := make([]row, 0, size+8)
 			households := 0
+			var stale []int64
 			send := func() bool {
 				select {
-				case batches <- batch{rows, households}:
-					rows, households = make([]row, 0, size+8), 0
+				case batches <- batch{rows, households, stale}:
+					rows, households, stale = make([]row, 0, size+8), 0, nil
 					return true
 				case <-ctx.Done():
 					return false
 				}
 			}
-			err := reg.StreamHouseholdRange(ctx, by, lo, hi, func(hid int64, members []registry.Person) error {
+			err := reg.StreamHouseholdRange(ctx, by, lo, hi, func(hid int64, members []registry.Person, isStale bool) error {
 				households++
+				if isStale {
+					stale = append(stale, hid)
+				}
 				rows = appendHousehold(rows, hid, members, on)
 				if len(rows) >= size && !send() {
 					return ctx.Err()
@@ -195,7 +202,7 @@ func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, o
 		if failed != nil {
 			continue // drain so the readers can finish
 		}
-		if err := fn(b.rows, b.households); err != nil {
+		if err := fn(b.rows, b.households, b.stale); err != nil {
 			failed = err
 			cancel()
 		}
@@ -260,10 +267,13 @@ func (r *runner) flush() error {
 		}
 	}
 	r.stats.Persons += n
-	if len(changes) == 0 {
+	if len(changes) == 0 && len(r.stale) == 0 {
 		return nil
 	}
 	return r.p.DB.Tx(r.ctx, func(sqlTx *sql.Tx) error {
+		if err := r.p.Registry.RefreshFacts(r.ctx, sqlTx, r.by, r.stale); err != nil {
+			return err
+		}
 		tx := &stmtCache{tx: sqlTx, ctx: r.ctx, m: map[string]*sql.Stmt{}}
 		defer tx.close()
 		for _, c := range changes {

@@ -89,6 +89,9 @@ func (c *Columns) Set(i int, f *Facts, head bool) {
 	c.Head[i] = head
 }
 
+// b2u converts a bool to 0 or 1 without a branch.
+func b2u(b bool) uint8 { return *(*uint8)(unsafe.Pointer(&b)) }
+
 // b2f converts a bool to 0 or 1 without a branch.
 func b2f(b bool) float64 { return float64(*(*uint8)(unsafe.Pointer(&b))) }
 
@@ -572,10 +575,20 @@ func constVec(op string, o []float64, c float64, b []float64) {
 // not eligible). Household programmes decide only on head rows. Large
 // inputs are split across the processors, each part a run of whole chunks.
 func (p *Plan) Run(c *Columns, eligible []bool, amount []float64) {
+	RunAll([]*Plan{p}, c, [][]bool{eligible}, [][]float64{amount})
+}
+
+// RunAll evaluates several plans over the same columns in one pass:
+// eligible[j] and amount[j] receive plan j's results. Each chunk of rows
+// is run through every plan before the next chunk is read, so its facts
+// are read from memory once and stay in the CPU cache for all plans —
+// the evaluation step of a proactive run. Large inputs are split across
+// the processors, each part a run of whole chunks.
+func RunAll(plans []*Plan, c *Columns, eligible [][]bool, amount [][]float64) {
 	chunks := (c.N + Chunk - 1) / Chunk
 	workers := min(runtime.GOMAXPROCS(0), chunks/4)
 	if workers <= 1 {
-		p.run(c, 0, c.N, eligible, amount)
+		runPart(plans, c, 0, c.N, eligible, amount)
 		return
 	}
 	var wg sync.WaitGroup
@@ -585,90 +598,127 @@ func (p *Plan) Run(c *Columns, eligible []bool, amount []float64) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.run(c, lo, hi, eligible, amount)
+			runPart(plans, c, lo, hi, eligible, amount)
 		}()
 	}
 	wg.Wait()
 }
 
-// run evaluates rows [from, to), from a multiple of Chunk. Conditions
-// run on the rows still eligible: after each one the survivors' facts
-// that later steps read are gathered into a compact chunk, so later
-// conditions and the amount only touch the few rows that can still
-// qualify (a selection vector, as column stores do). Conditions are all
-// required, so their order is free: after the first chunk they run most
-// selective first.
-func (p *Plan) run(c *Columns, from, to int, eligible []bool, amount []float64) {
-	full := &env{cols: c}
-	compact := &Columns{cols: map[string][]float64{}}
-	for f := range p.fields {
-		compact.cols[f] = make([]float64, Chunk)
+// runPart evaluates rows [from, to), from a multiple of Chunk, chunk by
+// chunk through every plan.
+func runPart(plans []*Plan, c *Columns, from, to int, eligible [][]bool, amount [][]float64) {
+	states := make([]*planState, len(plans))
+	for j, p := range plans {
+		states[j] = p.newState(c)
 	}
-	sub := &env{cols: compact}
-	household := p.Policy.Entity == "household"
-	rows := make([]int, 0, Chunk)
-	order := make([]int, len(p.conds))
-	for i := range order {
-		order[i] = i
-	}
-	need := p.gatherSets(order)
 	for lo := from; lo < to; lo += Chunk {
 		k := min(Chunk, to-lo)
-		ok, am := eligible[lo:lo+k], amount[lo:lo+k]
-		clear(ok)
-		clear(am)
-		if lo == from && len(p.conds) > 1 {
-			order = p.selectiveFirst(full, lo, k)
-			need = p.gatherSets(order)
+		for j, s := range states {
+			s.chunk(lo, k, eligible[j][lo:lo+k], amount[j][lo:lo+k])
 		}
-		n := 0
-		for step, ci := range order {
-			cond := p.conds[ci]
-			if step == 0 {
-				v := cond(full, lo, k)
-				rows = rows[:0]
+	}
+}
+
+// planState is one worker's scratch space for one plan. Conditions run on
+// the rows still eligible: after each one the survivors' facts that later
+// steps read are gathered into a compact chunk, so later conditions and
+// the amount only touch the few rows that can still qualify (a selection
+// vector, as column stores do). Conditions are all required, so their
+// order is free: after the first chunk they run most selective first.
+type planState struct {
+	p         *Plan
+	c         *Columns
+	full, sub *env
+	compact   *Columns
+	household bool
+	rows      []int
+	order     []int
+	need      [][]string
+	ordered   bool
+}
+
+func (p *Plan) newState(c *Columns) *planState {
+	s := &planState{p: p, c: c, full: &env{cols: c}, compact: &Columns{cols: map[string][]float64{}},
+		household: p.Policy.Entity == "household", rows: make([]int, 0, Chunk), order: make([]int, len(p.conds))}
+	for f := range p.fields {
+		s.compact.cols[f] = make([]float64, Chunk)
+	}
+	s.sub = &env{cols: s.compact}
+	for i := range s.order {
+		s.order[i] = i
+	}
+	s.need = p.gatherSets(s.order)
+	return s
+}
+
+// chunk evaluates rows [lo, lo+k) into ok and am.
+func (s *planState) chunk(lo, k int, ok []bool, am []float64) {
+	p, c := s.p, s.c
+	clear(ok)
+	clear(am)
+	if !s.ordered && len(p.conds) > 1 {
+		s.order = p.selectiveFirst(s.full, lo, k)
+		s.need = p.gatherSets(s.order)
+		s.ordered = true
+	}
+	rows := s.rows
+	n := 0
+	for step, ci := range s.order {
+		cond := p.conds[ci]
+		if step == 0 {
+			// The selection vector is built without a branch on the data:
+			// every row is written, and the count moves on only for those
+			// that pass.
+			v := cond(s.full, lo, k)
+			rows = rows[:k]
+			j := 0
+			if s.household {
 				head := c.Head[lo : lo+k]
 				for i, x := range v.v[:k] {
-					if x != 0 && (!household || head[i]) {
-						rows = append(rows, i)
-					}
+					rows[j] = i
+					j += int(b2u(x != 0) & b2u(head[i]))
 				}
-				full.free(v)
 			} else {
-				v := cond(sub, 0, n)
-				j := 0
-				for i, x := range v.v[:n] {
-					if x != 0 {
-						rows[j] = rows[i]
-						j++
-					}
-				}
-				rows = rows[:j]
-				sub.free(v)
-			}
-			n = len(rows)
-			if n == 0 {
-				break
-			}
-			for _, f := range need[step] {
-				col, src := compact.cols[f], c.cols[f][lo:]
-				for j, r := range rows {
-					col[j] = src[r]
+				for i, x := range v.v[:k] {
+					rows[j] = i
+					j += int(b2u(x != 0))
 				}
 			}
+			rows = rows[:j]
+			s.full.free(v)
+		} else {
+			v := cond(s.sub, 0, n)
+			j := 0
+			for i, x := range v.v[:n] {
+				rows[j] = rows[i]
+				j += int(b2u(x != 0))
+			}
+			rows = rows[:j]
+			s.sub.free(v)
 		}
+		n = len(rows)
 		if n == 0 {
-			continue
+			break
 		}
-		av := p.amount(sub, 0, n)
-		for j, r := range rows {
-			ok[r] = true
-			if x := av.v[j]; !math.IsNaN(x) && !math.IsInf(x, 0) {
-				am[r] = round2(max(0, x))
+		for _, f := range s.need[step] {
+			col, src := s.compact.cols[f], c.cols[f][lo:]
+			for j, r := range rows {
+				col[j] = src[r]
 			}
 		}
-		sub.free(av)
 	}
+	s.rows = rows
+	if n == 0 {
+		return
+	}
+	av := p.amount(s.sub, 0, n)
+	for j, r := range rows {
+		ok[r] = true
+		if x := av.v[j]; !math.IsNaN(x) && !math.IsInf(x, 0) {
+			am[r] = round2(max(0, x))
+		}
+	}
+	s.sub.free(av)
 }
 
 // gatherSets returns, for each step of order, the facts the later

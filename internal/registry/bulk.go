@@ -33,6 +33,7 @@ type Loader struct {
 	nextPID int64
 	hh      [][]any
 	pp      [][]any
+	scratch []Person // the members with their IDs, for their facts record
 	persons int64
 	house   int64
 	batches chan batch
@@ -169,9 +170,11 @@ func (l *Loader) Add(h Household, members []Person, numbers []string) (int64, er
 	if h.HouseholdNo != "" {
 		no = h.HouseholdNo
 	}
-	l.hh = append(l.hh, []any{hid, no, h.HukouDivision, h.ResidenceDivision, h.Address, l.now})
+	l.scratch = l.scratch[:0]
 	for i, x := range members {
 		l.nextPID++
+		x.ID = l.nextPID
+		l.scratch = append(l.scratch, x)
 		var death any
 		if x.DeathDate != "" {
 			death = x.DeathDate
@@ -181,6 +184,7 @@ func (l *Loader) Add(h Household, members []Person, numbers []string) (int64, er
 			x.BirthDate, x.Sex, x.HukouDivision, x.ResidenceDivision, x.MonthlyIncome, x.DisabilityCategory, x.DisabilityGrade, death,
 			boolInt(x.LivesAlone), l.now, l.now})
 	}
+	l.hh = append(l.hh, []any{hid, no, h.HukouDivision, h.ResidenceDivision, h.Address, l.now, EncodeFacts(nil, l.scratch)})
 	if len(l.pp) >= loaderBatch {
 		l.send()
 	}
@@ -204,7 +208,7 @@ func (l *Loader) send() {
 }
 
 var (
-	householdCols = []string{"id", "household_no", "hukou_division", "residence_division", "address", "created_at"}
+	householdCols = []string{"id", "household_no", "hukou_division", "residence_division", "address", "created_at", "facts"}
 	personColsAll = []string{"id", "household_id", "relation", "name", "id_hash", "id_enc", "id_masked", "birth_date", "sex",
 		"hukou_division", "residence_division", "monthly_income", "disability_category", "disability_grade", "death_date",
 		"lives_alone", "created_at", "updated_at"}
@@ -217,11 +221,17 @@ func (l *Loader) writer() {
 		if l.s.db.Dialect == db.Postgres {
 			err = l.copyPostgres(b)
 		} else {
+			// Persons first, with the foreign key checked at commit: the
+			// persons triggers then find no household to mark stale, and
+			// the households arrive with their facts already encoded.
 			err = l.s.db.Tx(l.ctx, func(tx *sql.Tx) error {
-				if err := insertRows(l.ctx, tx, "households", householdCols, b.hh); err != nil {
+				if _, err := tx.ExecContext(l.ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
 					return err
 				}
-				return insertRows(l.ctx, tx, "persons", personColsAll, b.pp)
+				if err := insertRows(l.ctx, tx, "persons", personColsAll, b.pp); err != nil {
+					return err
+				}
+				return insertRows(l.ctx, tx, "households", householdCols, b.hh)
 			})
 		}
 		if err != nil {
@@ -282,6 +292,11 @@ func (l *Loader) copyPostgres(b batch) error {
 			return err
 		}
 		defer tx.Rollback(l.ctx)
+		// The households carry their facts; the persons triggers, which
+		// would mark them stale, stand aside for this transaction.
+		if _, err := tx.Exec(l.ctx, `SET LOCAL minzheng.bulk_load = 'on'`); err != nil {
+			return err
+		}
 		if _, err := tx.CopyFrom(l.ctx, pgx.Identifier{"households"}, householdCols, pgx.CopyFromRows(b.hh)); err != nil {
 			return err
 		}

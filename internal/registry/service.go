@@ -457,7 +457,7 @@ func (s *Service) Household(ctx context.Context, p auth.Principal, id int64, pur
 // record (the job records its own run). Members carry the facts that
 // decisions use; names, masked ID numbers and timestamps are left empty to
 // keep the scan lean.
-func (s *Service) StreamHouseholds(ctx context.Context, p auth.Principal, fn func(householdID int64, members []Person) error) error {
+func (s *Service) StreamHouseholds(ctx context.Context, p auth.Principal, fn func(householdID int64, members []Person, stale bool) error) error {
 	return s.StreamHouseholdRange(ctx, p, 0, math.MaxInt64, fn)
 }
 
@@ -469,45 +469,61 @@ func (s *Service) HouseholdIDRange(ctx context.Context) (lo, hi int64, err error
 }
 
 // StreamHouseholdRange is StreamHouseholds for the households with IDs in
-// [lo, hi].
-func (s *Service) StreamHouseholdRange(ctx context.Context, p auth.Principal, lo, hi int64, fn func(householdID int64, members []Person) error) error {
+// [lo, hi]. It reads each household's encoded facts (households.facts);
+// households whose facts are stale (NULL after a change to a member) are
+// read from persons instead and passed with stale true, so that the
+// caller can write their facts again (RefreshFacts).
+func (s *Service) StreamHouseholdRange(ctx context.Context, p auth.Principal, lo, hi int64, fn func(householdID int64, members []Person, stale bool) error) error {
 	if p.Prefix() != "31" || !p.Can(auth.PersonRead) {
 		return errs.E(errs.Forbidden, "只有全市范围的账号可以批量处理全部人口")
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT p.id, p.household_id, p.relation, p.birth_date, p.sex, p.hukou_division, p.residence_division,
-		p.monthly_income, p.disability_category, p.disability_grade, p.death_date FROM persons p
-		WHERE p.household_id >= $1 AND p.household_id <= $2 ORDER BY p.household_id, p.id`, lo, hi)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, facts FROM households WHERE id >= $1 AND id <= $2 ORDER BY id`, lo, hi)
 	if err != nil {
 		return fmt.Errorf("registry: stream: %w", err)
 	}
 	defer rows.Close()
-	var cur int64
+	// A run of consecutive stale households, read from persons in one
+	// query when a fresh one (or the end) follows.
+	staleLo, staleHi := int64(0), int64(-1)
+	stale := func() error {
+		if staleHi < staleLo {
+			return nil
+		}
+		err := streamPersons(ctx, s.db, staleLo, staleHi, func(hid int64, members []Person) error { return fn(hid, members, true) })
+		staleLo, staleHi = 0, -1
+		return err
+	}
 	var members []Person
+	var raw sql.RawBytes
 	for rows.Next() {
-		var x Person
-		var rel string
-		var death sql.NullString
-		if err := rows.Scan(&x.ID, &x.HouseholdID, &rel, &x.BirthDate, &x.Sex, &x.HukouDivision, &x.ResidenceDivision,
-			&x.MonthlyIncome, &x.DisabilityCategory, &x.DisabilityGrade, &death); err != nil {
+		var hid int64
+		if err := rows.Scan(&hid, &raw); err != nil {
 			return err
 		}
-		x.Relation, x.DeathDate = Relation(rel), death.String
-		if x.HouseholdID != cur && len(members) > 0 {
-			if err := fn(cur, members); err != nil {
-				return err
+		if raw != nil {
+			var ok bool
+			if members, ok = DecodeFacts(members[:0], hid, string(raw)); ok {
+				if err := stale(); err != nil {
+					return err
+				}
+				if len(members) == 0 {
+					continue
+				}
+				if err := fn(hid, members, false); err != nil {
+					return err
+				}
+				continue
 			}
-			members = members[:0]
 		}
-		cur = x.HouseholdID
-		members = append(members, x)
+		if staleHi < staleLo {
+			staleLo = hid
+		}
+		staleHi = hid
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if len(members) > 0 {
-		return fn(cur, members)
-	}
-	return nil
+	return stale()
 }
 
 // FactsUpdate changes facts that benefits depend on; nil leaves a field as

@@ -1,0 +1,35 @@
+-- households.facts: the members' facts that benefits are decided on
+-- (relation, birth date, sex, divisions, income, disability, death),
+-- encoded per household by registry.EncodeFacts, so a whole-city run reads
+-- one row per household instead of eleven columns per person. It is a
+-- cache of persons: any change to a person of the household sets it to
+-- NULL (the triggers below), and the next proactive run writes it again.
+-- The triggers always write the household row (no "facts IS NOT NULL"), so
+-- a change waits for a run that holds the row lock while it rewrites the
+-- facts, and clears them after. The bulk loader, which writes the facts
+-- itself, sets minzheng.bulk_load for its transaction.
+ALTER TABLE households ADD COLUMN facts BYTEA;
+
+CREATE FUNCTION persons_facts_stale() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('minzheng.bulk_load', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        UPDATE households SET facts = NULL WHERE id IN (SELECT household_id FROM new_rows);
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE households SET facts = NULL WHERE id IN (SELECT household_id FROM old_rows);
+    ELSE
+        UPDATE households SET facts = NULL
+        WHERE id IN (SELECT household_id FROM old_rows UNION SELECT household_id FROM new_rows);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER persons_facts_ins AFTER INSERT ON persons
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION persons_facts_stale();
+CREATE TRIGGER persons_facts_upd AFTER UPDATE ON persons
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION persons_facts_stale();
+CREATE TRIGGER persons_facts_del AFTER DELETE ON persons
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION persons_facts_stale();

@@ -1,0 +1,4 @@
+package registry
+
+// StreamPersonsForTest exposes streamPersons to the tests.
+var StreamPersonsForTest = streamPersons
