@@ -179,7 +179,7 @@ func (l *Loader) Add(h Household, members []Person, numbers []string) (int64, er
 		n := numbers[i]
 		l.pp = append(l.pp, []any{l.nextPID, hid, string(x.Relation), x.Name, l.s.suite.Index(n), l.s.suite.Seal([]byte(n)), idcard.Mask(n),
 			x.BirthDate, x.Sex, x.HukouDivision, x.ResidenceDivision, x.MonthlyIncome, x.DisabilityCategory, x.DisabilityGrade, death,
-			boolInt(x.LivesAlone), l.now, l.now})
+			boolInt(x.LivesAlone), boolInt(x.WeakGuardianship), l.now, l.now})
 	}
 	if len(l.pp) >= loaderBatch {
 		l.send()
@@ -207,7 +207,7 @@ var (
 	householdCols = []string{"id", "household_no", "hukou_division", "residence_division", "address", "created_at"}
 	personColsAll = []string{"id", "household_id", "relation", "name", "id_hash", "id_enc", "id_masked", "birth_date", "sex",
 		"hukou_division", "residence_division", "monthly_income", "disability_category", "disability_grade", "death_date",
-		"lives_alone", "created_at", "updated_at"}
+		"lives_alone", "weak_guardianship", "created_at", "updated_at"}
 )
 
 // writer writes batches until the channel closes or a write fails.
