@@ -651,3 +651,49 @@ func TestSweep(t *testing.T) {
 		}
 	})
 }
+
+// TestWeatherSweepWeakGuardianship: an extreme-weather sweep visits elders
+// marked with weak guardianship (弱监护) as well as those living alone, one
+// task per household, and the task says which; unmarked elders, the young
+// and other districts are left out.
+func TestWeatherSweepWeakGuardianship(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		alone, _ := f.person(t, "独居甲", "1940-01-01", committee, 0, 0)
+		husband, _ := f.person(t, "弱监护甲", "1936-01-01", otherCommittee, 0, 0)
+		wife, _ := f.person(t, "弱监护乙", "1938-01-01", otherCommittee, husband.HouseholdID, 0)
+		plain, _ := f.person(t, "有人照料", "1937-01-01", committee, 0, 0)
+		young, _ := f.person(t, "年轻", "1990-01-01", committee, 0, 0)
+		far, _ := f.person(t, "浦东弱监护", "1936-01-01", pudongComm, 0, 0)
+		f.exec(t, `UPDATE persons SET lives_alone = 1 WHERE id = $1`, alone.ID)
+		f.exec(t, `UPDATE persons SET weak_guardianship = 1 WHERE id IN ($1, $2, $3, $4)`, husband.ID, wife.ID, young.ID, far.ID)
+		district := auth.Principal{Name: "xh", Role: auth.DistrictAdmin, Division: "310104"}
+		n, err := f.svc.WeatherSweep(ctx, district, "heat", []string{"310104"})
+		if err != nil || n != 2 {
+			t.Fatalf("sweep created %d, %v; want 2 (the elder alone, the old couple once)", n, err)
+		}
+		ts, _ := f.svc.Tasks(ctx, district, monitor.TaskFilter{Kind: monitor.TaskWeather})
+		got := map[int64]monitor.Task{}
+		for _, tk := range ts {
+			got[tk.HouseholdID] = tk
+		}
+		if tk := got[alone.HouseholdID]; tk.Title != "高温天气探访独居老人" || !strings.Contains(tk.Reason, "独居老人") {
+			t.Errorf("task of the elder alone: %+v", tk)
+		}
+		if tk := got[husband.HouseholdID]; tk.Title != "高温天气探访弱监护老人" || !strings.Contains(tk.Reason, "弱监护老人") || tk.Division != otherCommittee {
+			t.Errorf("task of the old couple: %+v", tk)
+		}
+		if _, ok := got[plain.HouseholdID]; ok || len(ts) != 2 {
+			t.Errorf("weather tasks %+v", ts)
+		}
+		// The adviser sees the flag at the door.
+		dt, err := f.svc.Task(ctx, district, got[husband.HouseholdID].ID)
+		if err != nil || len(dt.Members) != 2 || !dt.Members[0].WeakGuardianship || !dt.Members[1].WeakGuardianship {
+			t.Errorf("task detail members %+v %v", dt.Members, err)
+		}
+		if n, _ := f.svc.WeatherSweep(ctx, district, "heat", []string{"310104"}); n != 0 {
+			t.Errorf("second sweep created %d", n)
+		}
+	})
+}
