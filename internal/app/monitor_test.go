@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -151,6 +152,83 @@ func TestMonitorReferral(t *testing.T) {
 			JOIN application_programs pr ON pr.application_id = a.id WHERE a.household_id = $1`, p.HouseholdID).Scan(&apps, &programs)
 		if apps != 1 || programs != "rigid_expense,temporary" {
 			t.Errorf("%d applications with programmes %q", apps, programs)
+		}
+	})
+}
+
+// TestFeedFactsReachDecisions imports a disability feed and a medical feed
+// through the service and follows their facts into the register and the
+// entitlements: a grade-1 certificate, once its person.changed event is
+// delivered, grants 重度残疾人护理补贴 without an application; three months
+// of bills become the person's monthly medical expense, which the profile's
+// evaluation explains and the proactive run grants 刚性支出困难 on.
+func TestFeedFactsReachDecisions(t *testing.T) {
+	eachDB(t, func(t *testing.T, cfg app.Config) {
+		s := openServer(t, cfg)
+		ctx := context.Background()
+		committee := firstCommittee(t, s.App.Divisions.Tree, xuhui)
+		today := time.Now().In(time.FixedZone("CST", 8*3600))
+		register := func(name string, seq int, income int64) (registry.Person, string) {
+			number := idcard.Build(xuhui, time.Date(1970, 3, 4, 0, 0, 0, 0, time.UTC), seq)
+			p, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: name, IDNumber: number, HukouDivision: committee, ResidenceDivision: committee, MonthlyIncome: income})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p, number
+		}
+		imp := func(typ monitor.FeedType, batch string, rows ...map[string]any) {
+			tab, err := monitor.TableOf(rows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, err := s.App.Monitor.Import(ctx, auth.System(), monitor.ImportRequest{Type: typ, Batch: batch, Table: tab}); err != nil || res.Accepted != len(rows) {
+				t.Fatalf("import %s: %+v %v", batch, res, err)
+			}
+		}
+		active := func(program string, person int64) int64 {
+			var fen int64
+			s.App.DB.QueryRowContext(ctx, `SELECT monthly_fen FROM entitlements WHERE program = $1 AND person_id = $2 AND status = 'active'`, program, person).Scan(&fen)
+			return fen
+		}
+
+		disabled, number := register("残联对象", 5, 800)
+		imp(monitor.Disability, "cl-e2e", map[string]any{"id_number": number, "category": "肢体残疾", "grade": 1,
+			"issued_on": today.AddDate(0, 0, -10).Format(time.DateOnly), "valid_until": today.AddDate(5, 0, 0).Format(time.DateOnly)})
+		var grade int
+		s.App.DB.QueryRowContext(ctx, `SELECT disability_grade FROM persons WHERE id = $1`, disabled.ID).Scan(&grade)
+		if grade != 1 || active("disability_care", disabled.ID) != 0 {
+			t.Fatalf("before the events are delivered: grade %d, care %d fen", grade, active("disability_care", disabled.ID))
+		}
+		if _, err := s.App.Events.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if fen := active("disability_care", disabled.ID); fen <= 0 {
+			t.Errorf("重度残疾人护理补贴 not granted after the certificate: %d fen", fen)
+		}
+		var expl string
+		s.App.DB.QueryRowContext(ctx, `SELECT explanation FROM decisions WHERE program = 'disability_care' AND person_id = $1`, disabled.ID).Scan(&expl)
+		if !strings.Contains(expl, "1 级残疾") {
+			t.Errorf("decision explanation %s", expl)
+		}
+
+		ill, illNumber := register("医保对象", 6, 2000)
+		imp(monitor.Medical, "yb-e2e",
+			map[string]any{"id_number": illNumber, "bill_date": today.AddDate(0, -2, 0).Format(time.DateOnly), "amount": 1000, "bill_no": "E1"},
+			map[string]any{"id_number": illNumber, "bill_date": today.AddDate(0, 0, -5).Format(time.DateOnly), "amount": 800, "bill_no": "E2"})
+		pr, err := s.App.Registry.Get(ctx, auth.System(), ill.ID)
+		if err != nil || pr.MonthlyMedicalExpense != 600 {
+			t.Fatalf("monthly medical expense %v %v, want 1800 / 3 = 600", pr.MonthlyMedicalExpense, err)
+		}
+		admin := s.staff(t, "admin", auth.CityAdmin, city)
+		rec := s.serve(newRequest("GET", fmt.Sprintf("/api/v1/persons/%d/eligibility?program=rigid_expense", ill.ID), admin, "", nil))
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "必需支出 600") {
+			t.Errorf("eligibility: %d %s", rec.Code, rec.Body.String())
+		}
+		if _, err := s.App.Proactive.Run(ctx, auth.System(), time.Now(), noProgress{}); err != nil {
+			t.Fatal(err)
+		}
+		if fen := active("rigid_expense", ill.ID); fen <= 0 {
+			t.Errorf("刚性支出困难 not granted on 600 yuan of monthly medical spending: %d fen", fen)
 		}
 	})
 }

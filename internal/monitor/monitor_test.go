@@ -697,3 +697,93 @@ func TestWeatherSweepWeakGuardianship(t *testing.T) {
 		}
 	})
 }
+
+// TestFeedFactsReachRegister: a disability certificate valid on the import
+// date changes the register only when it differs from it, audited with the
+// feed's source and followed by one person.changed event; one not yet or no
+// longer valid is kept as a fact only. Medical bills refresh the persons'
+// monthly medical expense: the self-paid amounts of the last three months,
+// divided by three.
+func TestFeedFactsReachRegister(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		a, aID := f.person(t, "残疾甲", "1970-01-01", committee, 0, 500)
+		b, bID := f.person(t, "残疾乙", "1971-01-01", committee, 0, 500)
+		c, cID := f.person(t, "残疾丙", "1972-01-01", committee, 0, 500)
+		header := "身份证号,残疾类别,残疾等级,发证日期,有效期至\n"
+		res := f.importCSV(t, monitor.Disability, "cl-a", header+aID+",肢体残疾,1,2025-07-01,2030-06-30\n"+
+			bID+",视力残疾,2,2020-01-01,2025-06-30\n"+ // expired
+			cID+",听力残疾,3,2025-09-01,\n") // not yet valid
+		if res.Accepted != 3 {
+			t.Fatalf("disability: %+v", res)
+		}
+		grades := func(p registry.Person) string {
+			var cat string
+			var grade int
+			d.QueryRow(`SELECT disability_category, disability_grade FROM persons WHERE id = $1`, p.ID).Scan(&cat, &grade)
+			return fmt.Sprintf("%s/%d", cat, grade)
+		}
+		if g := grades(a); g != "physical/1" {
+			t.Errorf("valid certificate: register has %s", g)
+		}
+		if g, h := grades(b), grades(c); g != "/0" || h != "/0" {
+			t.Errorf("expired and future certificates changed the register: %s, %s", g, h)
+		}
+		events := func() int { return f.count(t, `SELECT COUNT(*) FROM events WHERE kind = 'person.changed'`) }
+		if n := events(); n != 1 {
+			t.Errorf("%d person.changed events, want 1", n)
+		}
+		entries, err := audit.New(d, nil, nil).List(ctx, audit.Filter{Action: "person.feed_update"})
+		if err != nil || len(entries) != 1 || entries[0].EntityID != fmt.Sprint(a.ID) || !strings.Contains(entries[0].Detail, "残联") ||
+			!strings.Contains(entries[0].Detail, "cl-a") || !strings.Contains(entries[0].Detail, "2030-06-30") {
+			t.Errorf("audit %+v %v", entries, err)
+		}
+		// The same grade again under a new certificate number changes nothing.
+		res = f.importCSV(t, monitor.Disability, "cl-b", header+aID+",肢体残疾,1,2025-07-15,2030-07-14\n")
+		if res.Accepted != 1 || events() != 1 {
+			t.Errorf("same facts again: %+v, %d events", res, events())
+		}
+		// A changed grade is applied.
+		f.importCSV(t, monitor.Disability, "cl-c", header+aID+",肢体残疾,2,2025-07-20,2030-07-19\n")
+		if g := grades(a); g != "physical/2" || events() != 2 {
+			t.Errorf("changed grade: %s, %d events", g, events())
+		}
+
+		// Medical bills: 2025-05-01 … 2025-08-01 count; 2025-04-30 does not.
+		m, mID := f.person(t, "医疗甲", "1960-01-01", committee, 0, 1000)
+		other, otherID := f.person(t, "医疗乙", "1961-01-01", committee, m.HouseholdID, 0)
+		expense := func(p registry.Person) float64 {
+			pr, err := f.reg.Get(ctx, auth.System(), p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pr.MonthlyMedicalExpense
+		}
+		res = f.importCSV(t, monitor.Medical, "yb-a", "身份证号,结算日期,自付金额,结算单号\n"+mID+",2025-04-30,9000,A1\n"+mID+",2025-05-01,1000,A2\n"+
+			mID+",2025-07-20,2000,A3\n"+otherID+",2025-07-31,100,B1\n")
+		if res.Accepted != 4 {
+			t.Fatalf("medical: %+v", res)
+		}
+		if got := expense(m); got != 1000 {
+			t.Errorf("monthly medical expense %v, want (1000 + 2000) / 3 = 1000", got)
+		}
+		if got := expense(other); got != 33.33 {
+			t.Errorf("monthly medical expense %v, want 100 / 3 = 33.33", got)
+		}
+		// A later batch adds to the window; a batch of old bills only leaves
+		// the figure as the window now has it.
+		f.importCSV(t, monitor.Medical, "yb-b", "身份证号,结算日期,自付金额,结算单号\n"+mID+",2025-08-01,500,A4\n")
+		if got := expense(m); got != 1166.67 {
+			t.Errorf("after another bill: %v, want 3500 / 3 = 1166.67", got)
+		}
+		f.now = today.AddDate(0, 1, 0) // 2025-09-01: the May bill leaves the window
+		f.importCSV(t, monitor.Medical, "yb-c", "身份证号,结算日期,自付金额,结算单号\n"+mID+",2025-01-01,10,A5\n")
+		if got := expense(m); got != 833.33 {
+			t.Errorf("a month later: %v, want (2000 + 500) / 3 = 833.33", got)
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM audit_log WHERE action = 'feed.import' AND entity_id = 'yb-a' AND detail LIKE '%月均医疗自付 2 人%'`); n != 1 {
+			t.Errorf("feed.import audit does not count the persons updated")
+		}
+	})
+}
