@@ -339,7 +339,7 @@ func (s *Service) RecordVisit(ctx context.Context, p auth.Principal, id int64, v
 		known = known || d == v.Disposition
 	}
 	if !known {
-		fe.Add("disposition", "处置结果“%s”无法识别，可选：转入救助申请、已解决、未发现问题、未能联系", v.Disposition)
+		fe.Add("disposition", "处置结果“%s”无法识别，可选：referred（转入救助申请）、resolved（已解决）、nothing_found（未发现问题）、unreachable（未能联系，改期）", v.Disposition)
 	}
 	if v.Disposition != Unreachable && v.Found == "" {
 		fe.Add("found", "请填写走访发现的情况")
