@@ -2,8 +2,8 @@ package app_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -820,10 +820,14 @@ func TestOpenAPIResponses(t *testing.T) {
 			sample{name: "weather, bad kind", req: post("/api/v1/monitor/weather", admin, monitor.WeatherRequest{Kind: "storm", Districts: []string{xuhui}}), status: 422, badReq: true, field: "kind"},
 			sample{name: "weather, outside the jurisdiction", req: post("/api/v1/monitor/weather", districtCityAdmin, monitor.WeatherRequest{Kind: "heat", Districts: []string{pudong}}), status: 422, field: "districts"},
 			sample{name: "weather, adviser", req: post("/api/v1/monitor/weather", adviser, monitor.WeatherRequest{Kind: "heat", Districts: []string{xuhui}}), status: 403},
-			sample{name: "task", req: func() *http.Request { return newRequest("GET", fmt.Sprintf("/api/v1/monitor/tasks/%d", weatherTask()), adviser, "", nil) }, status: 200},
+			sample{name: "task", req: func() *http.Request {
+				return newRequest("GET", fmt.Sprintf("/api/v1/monitor/tasks/%d", weatherTask()), adviser, "", nil)
+			}, status: 200},
 			sample{name: "task, bad id", req: get("/api/v1/monitor/tasks/abc", adviser), status: 422, field: "id"},
 			sample{name: "task, no such task", req: get("/api/v1/monitor/tasks/99999999", adviser), status: 404},
-			sample{name: "task, clerk", req: func() *http.Request { return newRequest("GET", fmt.Sprintf("/api/v1/monitor/tasks/%d", weatherTask()), clerk, "", nil) }, status: 403},
+			sample{name: "task, clerk", req: func() *http.Request {
+				return newRequest("GET", fmt.Sprintf("/api/v1/monitor/tasks/%d", weatherTask()), clerk, "", nil)
+			}, status: 403},
 			sample{name: "visit, bad disposition", req: func() *http.Request {
 				return jsonRequest(t, "POST", fmt.Sprintf("/api/v1/monitor/tasks/%d/visits", weatherTask()), adviser, monitor.VisitRequest{Found: "x", Disposition: "done"})
 			}, status: 422, badReq: true, field: "disposition"},
