@@ -214,6 +214,34 @@ var accessTable = map[string]routeCase{
 		want:    every(403, 403).but(200, 422, auth.Adviser, auth.Reviewer, auth.DistrictAdmin, auth.CityAdmin, auth.Auditor),
 		field:   "division",
 	},
+	"GET /api/v1/monitor/tasks/{id}": {
+		// Like reading people: outside the jurisdiction reads as absent.
+		request: getFor(func(f *accessFixture, d string) string { return fmt.Sprintf("/api/v1/monitor/tasks/%d", f.task(d)) }),
+		want:    every(403, 403).but(200, 404, auth.Adviser, auth.Reviewer, auth.DistrictAdmin, auth.CityAdmin, auth.Auditor),
+	},
+	"POST /api/v1/monitor/tasks/{id}/visits": {
+		// Recording a visit needs monitor.visit, checked before the
+		// jurisdiction. "Could not reach" keeps the task open, so every
+		// allowed caller can record one.
+		request: func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
+			return jsonRequest(t, "POST", fmt.Sprintf("/api/v1/monitor/tasks/%d/visits", f.task(d)), tok, monitor.VisitRequest{Disposition: monitor.Unreachable})
+		},
+		want: every(403, 403).but(201, 404, auth.Adviser, auth.DistrictAdmin, auth.CityAdmin),
+	},
+	"POST /api/v1/monitor/weather": {
+		// Sweeps are planned by districts for themselves; another district
+		// is refused naming the field.
+		request: func(f *accessFixture, t *testing.T, tok, d string) *http.Request {
+			return jsonRequest(t, "POST", "/api/v1/monitor/weather", tok, monitor.WeatherRequest{Kind: "cold", Districts: []string{d}})
+		},
+		want:  every(403, 403).but(200, 422, auth.DistrictAdmin, auth.CityAdmin),
+		field: "districts",
+	},
+	"GET /api/v1/monitor/calls/stats": {
+		// Filtered to the jurisdiction; no target to name.
+		request: getPath("/api/v1/monitor/calls/stats"),
+		want:    every(403, 403).but(200, 200, auth.Adviser, auth.Reviewer, auth.DistrictAdmin, auth.CityAdmin, auth.Auditor),
+	},
 	"GET /api/v1/monitor/dashboard": {
 		request: getFor(func(f *accessFixture, d string) string { return "/api/v1/monitor/dashboard?division=" + d }),
 		want:    every(403, 403).but(200, 422, auth.Adviser, auth.Reviewer, auth.DistrictAdmin, auth.CityAdmin, auth.Auditor),
@@ -291,6 +319,7 @@ type accessFixture struct {
 	// persons are paid in each.
 	periods []string
 	apps    map[string]int64 // district → an open social assistance application
+	tasks   map[string]int64 // district → an open visit task
 	heads   map[int64]string // application → its applicant's ID number
 }
 
@@ -417,6 +446,27 @@ func (f *accessFixture) importRequest(t *testing.T, token, d string) *http.Reque
 	w.Write(csv.Bytes())
 	mw.Close()
 	return newRequest("POST", "/api/v1/persons/import", token, mw.FormDataContentType(), body.Bytes())
+}
+
+// task returns an open visit task for the person living only in district
+// d, at their committee, written on first use as a warning would write it.
+func (f *accessFixture) task(d string) int64 {
+	if f.tasks == nil {
+		f.tasks = map[string]int64{}
+	}
+	if id, ok := f.tasks[d]; ok {
+		return id
+	}
+	now := time.Now().UTC()
+	var id int64
+	err := f.App.DB.QueryRowContext(context.Background(), `INSERT INTO monitor_tasks (kind, person_id, household_id, division, district, assignee, severity, title, reason, status, due_at, created_at)
+		SELECT 'warning', id, household_id, residence_division, $1, '', 'high', '测试预警', '测试原因', 'open', $2, $3 FROM persons WHERE id = $4 RETURNING id`,
+		d, now.Add(72*time.Hour).Format("2006-01-02T15:04:05.000000Z"), now.Format("2006-01-02T15:04:05.000000Z"), f.only[d]).Scan(&id)
+	if err != nil {
+		panic(fmt.Sprintf("access fixture: task in %s: %v", d, err))
+	}
+	f.tasks[d] = id
+	return id
 }
 
 // lastPeriod is the latest period whose payroll has run.

@@ -57,7 +57,7 @@ func (a *App) Generate(ctx context.Context, persons, seed int64, progress io.Wri
 		for _, p := range ps {
 			rp := registry.Person{Relation: registry.Relation(p.Relation), Name: p.Name, BirthDate: p.BirthDate.Format("2006-01-02"), Sex: p.Sex,
 				HukouDivision: p.HukouDivision, ResidenceDivision: p.ResidenceDivision, MonthlyIncome: p.MonthlyIncome,
-				DisabilityCategory: p.DisabilityCategory, DisabilityGrade: p.DisabilityGrade, LivesAlone: p.LivesAlone}
+				DisabilityCategory: p.DisabilityCategory, DisabilityGrade: p.DisabilityGrade, LivesAlone: p.LivesAlone, WeakGuardianship: p.WeakGuardianship}
 			if p.DeathDate != nil {
 				rp.DeathDate = p.DeathDate.Format("2006-01-02")
 			}

@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -274,7 +275,8 @@ func TestOpenAPIRoutes(t *testing.T) {
 }
 
 // jsonFields returns the JSON names of a struct type's fields (embedded
-// structs flattened) and those that are always present (no omitempty).
+// structs flattened) and those that are always present (neither omitempty
+// nor omitzero).
 func jsonFields(t reflect.Type) (names, always []string) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -292,7 +294,7 @@ func jsonFields(t reflect.Type) (names, always []string) {
 			name = f.Name
 		}
 		names = append(names, name)
-		if !strings.Contains(opts, "omitempty") {
+		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
 			always = append(always, name)
 		}
 	}
@@ -362,6 +364,15 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		{"Figure", payroll.Figure{}, true},
 		{"ReturnReport", payroll.ReturnReport{}, true},
 		{"Account", payroll.Account{}, true},
+		{"MonitorTaskDetail", monitor.TaskDetail{}, true},
+		{"MonitorMember", monitor.MemberView{}, true},
+		{"MonitorVisit", monitor.VisitView{}, true},
+		{"MonitorWarning", monitor.WarningView{}, true},
+		{"VisitRequest", monitor.VisitRequest{}, false},
+		{"PhotoInput", monitor.PhotoInput{}, false},
+		{"WeatherRequest", monitor.WeatherRequest{}, false},
+		{"WeatherResult", monitor.WeatherResult{}, true},
+		{"CallStatList", monitor.CallStatList{}, true},
 	}
 	for _, tc := range cases {
 		s, ok := d.lookup("#/components/schemas/" + tc.schema)
@@ -777,6 +788,13 @@ func TestOpenAPIResponses(t *testing.T) {
 		medical := func(batch string, rows ...map[string]any) monitor.FeedBatch {
 			return monitor.FeedBatch{Batch: batch, Rows: append([]map[string]any{}, rows...)}
 		}
+		weatherTask := func() int64 {
+			var id int64
+			if err := s.App.DB.QueryRowContext(ctx, `SELECT id FROM monitor_tasks WHERE kind = 'weather' AND person_id = $1`, head.ID).Scan(&id); err != nil {
+				t.Fatalf("the weather task of 张三: %v", err)
+			}
+			return id
+		}
 		samples = append(samples,
 			sample{name: "feed", req: feed("medical", admin, medical("yb-1", map[string]any{"id_number": headNumber, "bill_date": "2025-07-01", "amount": 3000},
 				map[string]any{"id_number": number(), "bill_date": "2025-07-02", "amount": "12.5"})), status: 200},
@@ -791,6 +809,50 @@ func TestOpenAPIResponses(t *testing.T) {
 			sample{name: "tasks, bad status", req: get("/api/v1/monitor/tasks?status=maybe", adviser), status: 422, field: "status"},
 			sample{name: "tasks, outside the jurisdiction", req: get("/api/v1/monitor/tasks?division="+pudong, adviser), status: 422, field: "division"},
 			sample{name: "tasks, clerk", req: get("/api/v1/monitor/tasks", clerk), status: 403},
+			// 张三 (75) is marked 弱监护: a cold-weather sweep of 徐汇 makes
+			// his household a task, which the adviser opens and visits.
+			sample{name: "weather", req: func() *http.Request {
+				if _, err := s.App.DB.ExecContext(ctx, `UPDATE persons SET weak_guardianship = 1 WHERE id = $1`, head.ID); err != nil {
+					t.Fatal(err)
+				}
+				return jsonRequest(t, "POST", "/api/v1/monitor/weather", admin, monitor.WeatherRequest{Kind: "cold", Districts: []string{xuhui}})
+			}, status: 200},
+			sample{name: "weather, bad kind", req: post("/api/v1/monitor/weather", admin, monitor.WeatherRequest{Kind: "storm", Districts: []string{xuhui}}), status: 422, badReq: true, field: "kind"},
+			sample{name: "weather, outside the jurisdiction", req: post("/api/v1/monitor/weather", districtCityAdmin, monitor.WeatherRequest{Kind: "heat", Districts: []string{pudong}}), status: 422, field: "districts"},
+			sample{name: "weather, adviser", req: post("/api/v1/monitor/weather", adviser, monitor.WeatherRequest{Kind: "heat", Districts: []string{xuhui}}), status: 403},
+			sample{name: "task", req: func() *http.Request {
+				return newRequest("GET", fmt.Sprintf("/api/v1/monitor/tasks/%d", weatherTask()), adviser, "", nil)
+			}, status: 200},
+			sample{name: "task, bad id", req: get("/api/v1/monitor/tasks/abc", adviser), status: 422, field: "id"},
+			sample{name: "task, no such task", req: get("/api/v1/monitor/tasks/99999999", adviser), status: 404},
+			sample{name: "task, clerk", req: func() *http.Request {
+				return newRequest("GET", fmt.Sprintf("/api/v1/monitor/tasks/%d", weatherTask()), clerk, "", nil)
+			}, status: 403},
+			sample{name: "visit, bad disposition", req: func() *http.Request {
+				return jsonRequest(t, "POST", fmt.Sprintf("/api/v1/monitor/tasks/%d/visits", weatherTask()), adviser, monitor.VisitRequest{Found: "x", Disposition: "done"})
+			}, status: 422, badReq: true, field: "disposition"},
+			sample{name: "visit, bad date", req: func() *http.Request {
+				return jsonRequest(t, "POST", fmt.Sprintf("/api/v1/monitor/tasks/%d/visits", weatherTask()), adviser, monitor.VisitRequest{VisitedOn: "2025/08/01", Found: "x", Disposition: monitor.Resolved})
+			}, status: 422, badReq: true, field: "visited_on"},
+			sample{name: "visit, bad photo", req: func() *http.Request {
+				return jsonRequest(t, "POST", fmt.Sprintf("/api/v1/monitor/tasks/%d/visits", weatherTask()), adviser,
+					monitor.VisitRequest{Found: "x", Disposition: monitor.Resolved, Photos: []monitor.PhotoInput{{Name: "a.png", Data: "%%%"}}})
+			}, status: 422, field: "photos[0].data"},
+			sample{name: "visit, unknown field", req: func() *http.Request {
+				return jsonRequest(t, "POST", fmt.Sprintf("/api/v1/monitor/tasks/%d/visits", weatherTask()), adviser, map[string]any{"disposition": "resolved", "found": "x", "date": "2025-08-01"})
+			}, status: 422, badReq: true, field: "date"},
+			sample{name: "visit, reviewer", req: func() *http.Request {
+				return jsonRequest(t, "POST", fmt.Sprintf("/api/v1/monitor/tasks/%d/visits", weatherTask()), reviewer, monitor.VisitRequest{Disposition: monitor.Unreachable})
+			}, status: 403},
+			sample{name: "visit", req: func() *http.Request {
+				return jsonRequest(t, "POST", fmt.Sprintf("/api/v1/monitor/tasks/%d/visits", weatherTask()), adviser, monitor.VisitRequest{Found: "老人安好，已送棉被", Disposition: monitor.Resolved,
+					Photos: []monitor.PhotoInput{{Name: "door.png", ContentType: "image/png", Data: base64.StdEncoding.EncodeToString(pngPixel)}}})
+			}, status: 201},
+			sample{name: "visit, closed task", req: func() *http.Request {
+				return jsonRequest(t, "POST", fmt.Sprintf("/api/v1/monitor/tasks/%d/visits", weatherTask()), adviser, monitor.VisitRequest{Found: "again", Disposition: monitor.Resolved})
+			}, status: 409},
+			sample{name: "call stats", req: get("/api/v1/monitor/calls/stats", adviser), status: 200},
+			sample{name: "call stats, clerk", req: get("/api/v1/monitor/calls/stats", clerk), status: 403},
 			sample{name: "dashboard", req: get("/api/v1/monitor/dashboard?days=7", admin), status: 200},
 			sample{name: "dashboard, district", req: get("/api/v1/monitor/dashboard?division="+xuhui, adviser), status: 200},
 			sample{name: "dashboard, outside", req: get("/api/v1/monitor/dashboard?division="+pudong, adviser), status: 422, field: "division"},
@@ -915,3 +977,6 @@ func badCheck(number string) string {
 	}
 	return number[:17] + string(c)
 }
+
+// pngPixel starts as a PNG file does, which is all content sniffing reads.
+var pngPixel = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01")

@@ -251,3 +251,52 @@ func newFixture(t *testing.T, d *db.DB, at time.Time) fixture {
 	return fixture{now: now, tree: tree, log: log, reg: reg, set: set,
 		pr: &eligibility.Proactive{DB: d, Registry: reg, Policies: set, Audit: log, Now: now}}
 }
+
+// TestMedicalExpenseReachesDecisions: the register's monthly medical
+// expense (refreshed by 医保 feeds) is necessary spending in the case, on
+// the single-person path (the profile's evaluation) and on the streamed
+// path of the whole-city run, which grants 刚性支出困难 on it.
+func TestMedicalExpenseReachesDecisions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC))
+		sys := auth.System()
+		b, _ := time.Parse(time.DateOnly, "1975-05-05")
+		x, err := f.reg.Create(ctx, sys, registry.NewPerson{Name: "赵病", IDNumber: idcard.Build("310104", b, 41), HukouDivision: "310104003001", ResidenceDivision: "310104003001", MonthlyIncome: 2000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		on := time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)
+		svc := &eligibility.Service{Registry: f.reg, Policies: f.set, Now: f.now}
+		rigid := func() *policy.Result {
+			rs, err := svc.Person(ctx, sys, x.ID, "rigid_expense", on)
+			if err != nil || len(rs) != 1 {
+				t.Fatalf("evaluate: %v %v", rs, err)
+			}
+			return rs[0]
+		}
+		if r := rigid(); r.Eligible {
+			t.Fatalf("eligible without medical spending: %+v", r.Explanation)
+		}
+		if _, err := d.ExecContext(ctx, `UPDATE persons SET monthly_medical_expense = 600 WHERE id = $1`, x.ID); err != nil {
+			t.Fatal(err)
+		}
+		r := rigid()
+		found := false
+		for _, st := range r.Explanation {
+			found = found || bytes.Contains([]byte(st.Detail), []byte("必需支出 600"))
+		}
+		// (1650 − (2000 − 600)) × 1 = 250 yuan.
+		if !r.Eligible || r.MonthlyAmount != 250 || !found {
+			t.Errorf("rigid expense with 600 yuan of monthly medical spending: eligible %v, amount %v, %+v", r.Eligible, r.MonthlyAmount, r.Explanation)
+		}
+		if _, err := f.pr.Run(ctx, sys, on, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		var fen int64
+		d.QueryRow(`SELECT monthly_fen FROM entitlements WHERE program = 'rigid_expense' AND person_id = $1 AND status = 'active'`, x.ID).Scan(&fen)
+		if fen != 25000 {
+			t.Errorf("proactive run: rigid expense %d fen, want 25000", fen)
+		}
+	})
+}

@@ -27,7 +27,10 @@ type Service struct {
 // The register holds no assets yet, so assets are zero. Nor does it know
 // whether someone has a legal supporter (赡养、抚养、扶养义务人) living
 // elsewhere, so everyone is taken to have one: 特困 is never granted from
-// register data alone, only after an application establishes it.
+// register data alone, only after an application establishes it. Medical
+// spending is the register's monthly average of the last three months of
+// 医保 bills (refreshed when bills arrive); education spending is unknown,
+// so zero.
 func CaseOf(subject registry.Person, members []registry.Person) policy.Case {
 	c := policy.Case{Subject: strconv.FormatInt(subject.ID, 10)}
 	for _, m := range members {
@@ -35,6 +38,7 @@ func CaseOf(subject registry.Person, members []registry.Person) policy.Case {
 			ID: strconv.FormatInt(m.ID, 10), BirthDate: m.BirthDate, Sex: m.Sex, HukouDivision: m.HukouDivision,
 			ResidenceDivision: m.ResidenceDivision, MonthlyIncome: float64(m.MonthlyIncome), DisabilityCategory: m.DisabilityCategory,
 			DisabilityGrade: m.DisabilityGrade, DeathDate: m.DeathDate, Relation: string(m.Relation), HasSupporter: true,
+			MonthlyMedicalExpense: m.MonthlyMedicalExpense,
 		})
 	}
 	return c

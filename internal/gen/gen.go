@@ -136,6 +136,15 @@ type Person struct {
 	// LivesAlone reports an elder (60 or over at AsOf) who is the only
 	// member of the household (独居老人).
 	LivesAlone bool
+	// WeakGuardianship marks an elder of 80 or over with weak guardianship
+	// (弱监护): living with others, none of whom can look after them (aged
+	// 16–79, without a grade 1–2 disability, at the same residence) — a
+	// very old couple, an elder whose spouse died or whose only child lives
+	// elsewhere — one in four of them (see markWeakGuardianship). Elders
+	// living alone are LivesAlone instead. It is derived from the household
+	// as drawn, without a draw of its own, so the rest of the city stays as
+	// the seed made it.
+	WeakGuardianship bool
 }
 
 // Generator yields households one at a time. It is not safe for concurrent

@@ -360,3 +360,40 @@ func TestIDMatchesBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestWeakGuardianship checks that 弱监护 marks only living elders of 80
+// or over who share their household with others, none of whom is a carer
+// of working age at the same residence, and that they are a small share of
+// the elders.
+func TestWeakGuardianship(t *testing.T) {
+	cfg := Config{Persons: 60000, Seed: 7, Committees: testCommittees()}
+	_, ps := collect(t, cfg)
+	asOf := New(cfg).cfg.AsOf
+	var elders, weak int
+	for _, ms := range ps {
+		for i, p := range ms {
+			age := ageAt(p.BirthDate, asOf)
+			if age >= 60 && p.DeathDate == nil {
+				elders++
+			}
+			if !p.WeakGuardianship {
+				continue
+			}
+			weak++
+			if age < 80 || p.DeathDate != nil || len(ms) < 2 || p.LivesAlone {
+				t.Fatalf("person %d aged %d in a household of %d (alone %v, dead %v) marked weak guardianship", p.Seq, age, len(ms), p.LivesAlone, p.DeathDate != nil)
+			}
+			for j, m := range ms {
+				a := ageAt(m.BirthDate, asOf)
+				if j != i && m.DeathDate == nil && a >= 16 && a < 80 && m.DisabilityGrade != 1 && m.DisabilityGrade != 2 && m.ResidenceDivision == p.ResidenceDivision {
+					t.Fatalf("person %d marked weak guardianship beside a carer aged %d", p.Seq, a)
+				}
+			}
+		}
+	}
+	share := float64(weak) / float64(elders)
+	t.Logf("weak guardianship: %d of %d elders (%.1f%%)", weak, elders, 100*share)
+	if weak == 0 || share > 0.03 {
+		t.Errorf("weak guardianship: %d of %d elders (%.1f%%), want a small share above zero", weak, elders, 100*share)
+	}
+}

@@ -157,7 +157,51 @@ func (g *Generator) household(r *rng) Household {
 	if !hardship {
 		g.liftIncome(r)
 	}
+	g.markWeakGuardianship()
 	return hh
+}
+
+// weakGuardianshipAge is the age from which an elder without a carer at
+// hand counts as under weak guardianship (弱监护); a carer is a living
+// member aged 16 to carerMaxAge-1 without a grade 1–2 disability.
+const (
+	weakGuardianshipAge = 80
+	carerMaxAge         = 80
+)
+
+// weakGuardianshipOneIn: of the elders without a carer at hand, one in
+// this many is marked. Most very old couples manage, or have a child nearby
+// whom the register does not show; advisers mark the others on visits. The
+// share is an estimate (about 1.5% of elders; no published figure).
+const weakGuardianshipOneIn = 4
+
+// markWeakGuardianship marks some of the living elders of 80 or over in a
+// household of several where no carer lives at the elder's residence: a
+// very old couple, an elder whose spouse died or whose only child lives
+// elsewhere or is severely disabled. Which ones follows from the person's
+// sequence number, not from a draw.
+func (g *Generator) markWeakGuardianship() {
+	if len(g.members) < 2 {
+		return
+	}
+	for i := range g.members {
+		e := &g.members[i]
+		if e.DeathDate != nil || g.drafts[i].age < weakGuardianshipAge || e.Seq%weakGuardianshipOneIn != 0 {
+			continue
+		}
+		carer := false
+		for j := range g.members {
+			m, d := &g.members[j], &g.drafts[j]
+			if j == i || m.DeathDate != nil || d.age < 16 || d.age >= carerMaxAge || m.DisabilityGrade == 1 || m.DisabilityGrade == 2 {
+				continue
+			}
+			if m.ResidenceDivision == e.ResidenceDivision {
+				carer = true
+				break
+			}
+		}
+		e.WeakGuardianship = !carer
+	}
 }
 
 // elsewhere returns a committee in another street than committee hc:

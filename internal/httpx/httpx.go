@@ -81,13 +81,20 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // DecodeJSON reads a JSON body of at most 1 MiB into v, refusing unknown
 // fields, and explains problems in Chinese naming the field.
-func DecodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+func DecodeJSON(r *http.Request, v any) error { return DecodeJSONLimit(r, v, 1<<20) }
+
+// DecodeJSONLimit is DecodeJSON for a body of at most limit bytes, for
+// requests that carry files (photos as base64).
+func DecodeJSONLimit(r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
+		var mb *http.MaxBytesError
 		switch {
+		case errors.As(err, &mb):
+			return errs.E(errs.Invalid, "请求体超过 %d MB 的上限", mb.Limit>>20)
 		case errors.As(err, &te):
 			return errs.Field(te.Field, "字段 %s 的类型错误：应为 %s", te.Field, te.Type.String())
 		case errors.As(err, &se):

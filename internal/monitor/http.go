@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +51,10 @@ func (h *HTTP) Routes(r *httpx.Router) {
 
 	r.H("POST /api/v1/feeds/{type}", h.apiImport)
 	r.H("GET /api/v1/monitor/tasks", h.apiTasks)
+	r.H("GET /api/v1/monitor/tasks/{id}", h.apiTask)
+	r.H("POST /api/v1/monitor/tasks/{id}/visits", h.apiVisit)
+	r.H("POST /api/v1/monitor/weather", h.apiWeather)
+	r.H("GET /api/v1/monitor/calls/stats", h.apiCallStats)
 	r.H("GET /api/v1/monitor/dashboard", h.apiDashboard)
 }
 
@@ -574,5 +579,153 @@ func (h *HTTP) apiDashboard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (h *HTTP) apiTask(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathInt(r, "id")
+	if err != nil {
+		return err
+	}
+	d, err := h.Service.Task(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, d)
+	return nil
+}
+
+// VisitRequest is the body of POST /api/v1/monitor/tasks/{id}/visits: a
+// visit as the adviser's phone records it.
+type VisitRequest struct {
+	VisitedOn   string       `json:"visited_on,omitempty"` // YYYY-MM-DD; "" is today
+	Found       string       `json:"found"`
+	Disposition string       `json:"disposition"`
+	Photos      []PhotoInput `json:"photos,omitempty"`
+}
+
+// PhotoInput is a photo of a visit sent as base64. Its type is read from
+// its bytes, as for an upload; the declared one is only a hint.
+type PhotoInput struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type,omitempty"`
+	Data        string `json:"data"`
+}
+
+// maxVisitBody caps the JSON of a visit: its photos in base64.
+const maxVisitBody = maxPhotos*maxPhoto*4/3 + 1<<20
+
+func (h *HTTP) apiVisit(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	if !p.Can(auth.MonitorVisit) {
+		return errs.E(errs.Forbidden, "您的角色无权登记走访")
+	}
+	id, err := pathInt(r, "id")
+	if err != nil {
+		return err
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxVisitBody)
+	var req VisitRequest
+	if err := httpx.DecodeJSONLimit(r, &req, maxVisitBody); err != nil {
+		return err
+	}
+	v := Visit{Date: req.VisitedOn, Found: req.Found, Disposition: req.Disposition}
+	var fe errs.Fields
+	for i, ph := range req.Photos {
+		b, err := base64.StdEncoding.DecodeString(ph.Data)
+		if err != nil || len(b) == 0 {
+			fe.Add(fmt.Sprintf("photos[%d].data", i), "第 %d 张照片的 data 应为非空的 base64 编码", i+1)
+			continue
+		}
+		name := strings.TrimSpace(ph.Name)
+		if name == "" {
+			name = fmt.Sprintf("photo-%d", i+1)
+		}
+		v.Photos = append(v.Photos, Photo{Name: name, ContentType: http.DetectContentType(b), Data: b})
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	t, err := h.Service.RecordVisit(r.Context(), p, id, v)
+	if err != nil {
+		// The service names the date "date", as the form does.
+		return renameField(err, "date", "visited_on")
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/monitor/tasks/%d", id))
+	httpx.WriteJSON(w, http.StatusCreated, t)
+	return nil
+}
+
+// renameField renames a field of an invalid-input error, for an API whose
+// names differ from the form's.
+func renameField(err error, from, to string) error {
+	e := errs.As(err)
+	if e == nil || e.Code != errs.Invalid {
+		return err
+	}
+	out := *e
+	out.Fields = make([]errs.FieldError, len(e.Fields))
+	for i, f := range e.Fields {
+		if f.Field == from {
+			f.Field = to
+		}
+		out.Fields[i] = f
+	}
+	return &out
+}
+
+// WeatherRequest is the body of POST /api/v1/monitor/weather.
+type WeatherRequest struct {
+	Kind      string   `json:"kind"` // cold (寒潮) or heat (高温)
+	Districts []string `json:"districts"`
+}
+
+// WeatherResult is the answer of POST /api/v1/monitor/weather.
+type WeatherResult struct {
+	Created int `json:"created"`
+}
+
+func (h *HTTP) apiWeather(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	if !p.Can(auth.MonitorPlan) {
+		return errs.E(errs.Forbidden, "您的角色无权发起极端天气走访")
+	}
+	var req WeatherRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	n, err := h.Service.WeatherSweep(r.Context(), p, req.Kind, req.Districts)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, WeatherResult{Created: n})
+	return nil
+}
+
+// CallStatList is the answer of GET /api/v1/monitor/calls/stats.
+type CallStatList struct {
+	Items []CallStat `json:"items"`
+}
+
+func (h *HTTP) apiCallStats(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	st, err := h.Service.CallStats(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, CallStatList{Items: st})
 	return nil
 }

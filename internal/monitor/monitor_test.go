@@ -651,3 +651,139 @@ func TestSweep(t *testing.T) {
 		}
 	})
 }
+
+// TestWeatherSweepWeakGuardianship: an extreme-weather sweep visits elders
+// marked with weak guardianship (弱监护) as well as those living alone, one
+// task per household, and the task says which; unmarked elders, the young
+// and other districts are left out.
+func TestWeatherSweepWeakGuardianship(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		alone, _ := f.person(t, "独居甲", "1940-01-01", committee, 0, 0)
+		husband, _ := f.person(t, "弱监护甲", "1936-01-01", otherCommittee, 0, 0)
+		wife, _ := f.person(t, "弱监护乙", "1938-01-01", otherCommittee, husband.HouseholdID, 0)
+		plain, _ := f.person(t, "有人照料", "1937-01-01", committee, 0, 0)
+		young, _ := f.person(t, "年轻", "1990-01-01", committee, 0, 0)
+		far, _ := f.person(t, "浦东弱监护", "1936-01-01", pudongComm, 0, 0)
+		f.exec(t, `UPDATE persons SET lives_alone = 1 WHERE id = $1`, alone.ID)
+		f.exec(t, `UPDATE persons SET weak_guardianship = 1 WHERE id IN ($1, $2, $3, $4)`, husband.ID, wife.ID, young.ID, far.ID)
+		district := auth.Principal{Name: "xh", Role: auth.DistrictAdmin, Division: "310104"}
+		n, err := f.svc.WeatherSweep(ctx, district, "heat", []string{"310104"})
+		if err != nil || n != 2 {
+			t.Fatalf("sweep created %d, %v; want 2 (the elder alone, the old couple once)", n, err)
+		}
+		ts, _ := f.svc.Tasks(ctx, district, monitor.TaskFilter{Kind: monitor.TaskWeather})
+		got := map[int64]monitor.Task{}
+		for _, tk := range ts {
+			got[tk.HouseholdID] = tk
+		}
+		if tk := got[alone.HouseholdID]; tk.Title != "高温天气探访独居老人" || !strings.Contains(tk.Reason, "独居老人") {
+			t.Errorf("task of the elder alone: %+v", tk)
+		}
+		if tk := got[husband.HouseholdID]; tk.Title != "高温天气探访弱监护老人" || !strings.Contains(tk.Reason, "弱监护老人") || tk.Division != otherCommittee {
+			t.Errorf("task of the old couple: %+v", tk)
+		}
+		if _, ok := got[plain.HouseholdID]; ok || len(ts) != 2 {
+			t.Errorf("weather tasks %+v", ts)
+		}
+		// The adviser sees the flag at the door.
+		dt, err := f.svc.Task(ctx, district, got[husband.HouseholdID].ID)
+		if err != nil || len(dt.Members) != 2 || !dt.Members[0].WeakGuardianship || !dt.Members[1].WeakGuardianship {
+			t.Errorf("task detail members %+v %v", dt.Members, err)
+		}
+		if n, _ := f.svc.WeatherSweep(ctx, district, "heat", []string{"310104"}); n != 0 {
+			t.Errorf("second sweep created %d", n)
+		}
+	})
+}
+
+// TestFeedFactsReachRegister: a disability certificate valid on the import
+// date changes the register only when it differs from it, audited with the
+// feed's source and followed by one person.changed event; one not yet or no
+// longer valid is kept as a fact only. Medical bills refresh the persons'
+// monthly medical expense: the self-paid amounts of the last three months,
+// divided by three.
+func TestFeedFactsReachRegister(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		a, aID := f.person(t, "残疾甲", "1970-01-01", committee, 0, 500)
+		b, bID := f.person(t, "残疾乙", "1971-01-01", committee, 0, 500)
+		c, cID := f.person(t, "残疾丙", "1972-01-01", committee, 0, 500)
+		header := "身份证号,残疾类别,残疾等级,发证日期,有效期至\n"
+		res := f.importCSV(t, monitor.Disability, "cl-a", header+aID+",肢体残疾,1,2025-07-01,2030-06-30\n"+
+			bID+",视力残疾,2,2020-01-01,2025-06-30\n"+ // expired
+			cID+",听力残疾,3,2025-09-01,\n") // not yet valid
+		if res.Accepted != 3 {
+			t.Fatalf("disability: %+v", res)
+		}
+		grades := func(p registry.Person) string {
+			var cat string
+			var grade int
+			d.QueryRow(`SELECT disability_category, disability_grade FROM persons WHERE id = $1`, p.ID).Scan(&cat, &grade)
+			return fmt.Sprintf("%s/%d", cat, grade)
+		}
+		if g := grades(a); g != "physical/1" {
+			t.Errorf("valid certificate: register has %s", g)
+		}
+		if g, h := grades(b), grades(c); g != "/0" || h != "/0" {
+			t.Errorf("expired and future certificates changed the register: %s, %s", g, h)
+		}
+		events := func() int { return f.count(t, `SELECT COUNT(*) FROM events WHERE kind = 'person.changed'`) }
+		if n := events(); n != 1 {
+			t.Errorf("%d person.changed events, want 1", n)
+		}
+		entries, err := audit.New(d, nil, nil).List(ctx, audit.Filter{Action: "person.feed_update"})
+		if err != nil || len(entries) != 1 || entries[0].EntityID != fmt.Sprint(a.ID) || !strings.Contains(entries[0].Detail, "残联") ||
+			!strings.Contains(entries[0].Detail, "cl-a") || !strings.Contains(entries[0].Detail, "2030-06-30") {
+			t.Errorf("audit %+v %v", entries, err)
+		}
+		// The same grade again under a new certificate number changes nothing.
+		res = f.importCSV(t, monitor.Disability, "cl-b", header+aID+",肢体残疾,1,2025-07-15,2030-07-14\n")
+		if res.Accepted != 1 || events() != 1 {
+			t.Errorf("same facts again: %+v, %d events", res, events())
+		}
+		// A changed grade is applied.
+		f.importCSV(t, monitor.Disability, "cl-c", header+aID+",肢体残疾,2,2025-07-20,2030-07-19\n")
+		if g := grades(a); g != "physical/2" || events() != 2 {
+			t.Errorf("changed grade: %s, %d events", g, events())
+		}
+
+		// Medical bills: 2025-05-01 … 2025-08-01 count; 2025-04-30 does not.
+		m, mID := f.person(t, "医疗甲", "1960-01-01", committee, 0, 1000)
+		other, otherID := f.person(t, "医疗乙", "1961-01-01", committee, m.HouseholdID, 0)
+		expense := func(p registry.Person) float64 {
+			pr, err := f.reg.Get(ctx, auth.System(), p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pr.MonthlyMedicalExpense
+		}
+		res = f.importCSV(t, monitor.Medical, "yb-a", "身份证号,结算日期,自付金额,结算单号\n"+mID+",2025-04-30,9000,A1\n"+mID+",2025-05-01,1000,A2\n"+
+			mID+",2025-07-20,2000,A3\n"+otherID+",2025-07-31,100,B1\n")
+		if res.Accepted != 4 {
+			t.Fatalf("medical: %+v", res)
+		}
+		if got := expense(m); got != 1000 {
+			t.Errorf("monthly medical expense %v, want (1000 + 2000) / 3 = 1000", got)
+		}
+		if got := expense(other); got != 33.33 {
+			t.Errorf("monthly medical expense %v, want 100 / 3 = 33.33", got)
+		}
+		// A later batch adds to the window; a batch of old bills only leaves
+		// the figure as the window now has it.
+		f.importCSV(t, monitor.Medical, "yb-b", "身份证号,结算日期,自付金额,结算单号\n"+mID+",2025-08-01,500,A4\n")
+		if got := expense(m); got != 1166.67 {
+			t.Errorf("after another bill: %v, want 3500 / 3 = 1166.67", got)
+		}
+		f.now = today.AddDate(0, 1, 0) // 2025-09-01: the May bill leaves the window
+		f.importCSV(t, monitor.Medical, "yb-c", "身份证号,结算日期,自付金额,结算单号\n"+mID+",2025-01-01,10,A5\n")
+		if got := expense(m); got != 833.33 {
+			t.Errorf("a month later: %v, want (2000 + 500) / 3 = 833.33", got)
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM audit_log WHERE action = 'feed.import' AND entity_id = 'yb-a' AND detail LIKE '%月均医疗自付 2 人%'`); n != 1 {
+			t.Errorf("feed.import audit does not count the persons updated")
+		}
+	})
+}

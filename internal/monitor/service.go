@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -229,6 +230,9 @@ type writer struct {
 	req     ImportRequest
 	batchID int64
 	stmts   map[string]*sql.Stmt
+	// registered counts the persons whose disability the batch changed in
+	// the register; medical those whose monthly medical expense it changed.
+	registered, medical int
 }
 
 // query runs q in the batch's transaction through a statement prepared
@@ -295,9 +299,16 @@ func (w *writer) run(recs []Record) error {
 		w.res.Rows, w.res.Accepted, w.res.Rejected, w.res.Unmatched, w.res.Duplicates, w.res.Warnings, string(report), w.batchID); err != nil {
 		return fmt.Errorf("monitor: finish batch: %w", err)
 	}
+	detail := fmt.Sprintf("导入%s（%s）%d 行：接收 %d、拒收 %d、未匹配 %d、重复 %d，预警 %d", w.req.Type.Label(), w.req.Source, w.res.Rows,
+		w.res.Accepted, w.res.Rejected, w.res.Unmatched, w.res.Duplicates, w.res.Warnings)
+	switch w.req.Type {
+	case Disability:
+		detail += fmt.Sprintf("；更新人口库残疾信息 %d 人", w.registered)
+	case Medical:
+		detail += fmt.Sprintf("；更新近 %d 个月月均医疗自付 %d 人", MedicalMonths, w.medical)
+	}
 	return w.s.Audit.Append(ctx, tx, audit.Entry{Actor: w.p.Name, Role: string(w.p.Role), Action: "feed.import", Entity: "feed_batch", EntityID: w.req.Batch,
-		Detail: fmt.Sprintf("导入%s（%s）%d 行：接收 %d、拒收 %d、未匹配 %d、重复 %d，预警 %d", w.req.Type.Label(), w.req.Source, w.res.Rows,
-			w.res.Accepted, w.res.Rejected, w.res.Unmatched, w.res.Duplicates, w.res.Warnings), Remote: w.p.Remote})
+		Detail: detail, Remote: w.p.Remote})
 }
 
 // chunk is how many keys go into one IN list.
@@ -486,6 +497,8 @@ func (w *writer) facts(recs []Record) ([]match, error) {
 		return ms, w.deaths(ms)
 	case Disability:
 		return ms, w.disabilities(ms)
+	case Medical:
+		return ms, w.medicalExpenses(ms)
 	case Call:
 		return nil, w.calls(ms)
 	}
@@ -608,24 +621,143 @@ func (w *writer) deaths(ms []match) error {
 	return nil
 }
 
-// disabilities applies certificates to the register and appends
-// person.changed events.
+// disabilities applies the certificates valid on the import date to the
+// register: a person's disability category and grade change when they
+// differ from the certificate's, each change audited with the feed's
+// source and batch and followed by a person.changed event, whose consumer
+// (monitor.redecide, app.go) re-decides the household's entitlements — a
+// newly certified grade-1 person is granted 重度残疾人护理补贴 without
+// applying. A certificate not yet or no longer valid is kept as a fact only.
 func (w *writer) disabilities(ms []match) error {
-	stmt, err := w.tx.PrepareContext(w.ctx, `UPDATE persons SET disability_category = $1, disability_grade = $2, updated_at = $3 WHERE id = $4`)
+	stmt, err := w.tx.PrepareContext(w.ctx, `UPDATE persons SET disability_category = $1, disability_grade = $2, updated_at = $3
+		WHERE id = $4 AND (disability_category <> $1 OR disability_grade <> $2)`)
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
+	today := w.now.In(shanghai).Format(time.DateOnly)
 	for _, m := range ms {
-		if m.rec.ValidTo != "" && m.rec.ValidTo < w.now.Format(time.DateOnly) {
-			continue // an expired certificate is kept as a fact only
+		if m.rec.ValidFrom > today || (m.rec.ValidTo != "" && m.rec.ValidTo < today) {
+			continue
 		}
-		if _, err := stmt.ExecContext(w.ctx, m.rec.Detail, m.rec.Grade, db.Now(w.now), m.person); err != nil {
+		r, err := stmt.ExecContext(w.ctx, m.rec.Detail, m.rec.Grade, db.Now(w.now), m.person)
+		if err != nil {
 			return fmt.Errorf("monitor: disability of %d: %w", m.person, err)
 		}
-		if _, err := events.Append(w.ctx, w.tx, events.PersonChanged, m.person, m.residence,
-			map[string]any{"disability_category": m.rec.Detail, "disability_grade": m.rec.Grade, "source": w.req.Source, "batch": w.req.Batch}, w.now); err != nil {
+		if n, _ := r.RowsAffected(); n == 0 {
+			continue // the register says so already
+		}
+		until := m.rec.ValidTo
+		if until == "" {
+			until = "长期"
+		}
+		if err := w.s.Audit.Append(w.ctx, w.tx, audit.Entry{Actor: w.p.Name, Role: string(w.p.Role), Action: "person.feed_update", Entity: "person",
+			EntityID: fmt.Sprint(m.person), Detail: fmt.Sprintf("来源%s（批次 %s）：残疾类别 %s、残疾等级 %d（发证 %s，有效期至 %s）",
+				w.req.Source, w.req.Batch, disabilityNames[m.rec.Detail], m.rec.Grade, m.rec.ValidFrom, until), Remote: w.p.Remote}); err != nil {
 			return err
+		}
+		if _, err := events.Append(w.ctx, w.tx, events.PersonChanged, m.person, m.residence,
+			map[string]any{"disability_category": m.rec.Detail, "disability_grade": m.rec.Grade, "source": w.req.Source, "batch": w.req.Batch,
+				"valid_from": m.rec.ValidFrom, "valid_to": m.rec.ValidTo}, w.now); err != nil {
+			return err
+		}
+		w.registered++
+	}
+	return nil
+}
+
+// MedicalMonths is the window of 医保 bills that a person's monthly medical
+// expense averages over.
+const MedicalMonths = 3
+
+// medicalExpenses refreshes persons.monthly_medical_expense for the people
+// a medical feed touched: the self-paid amounts of their bills dated in
+// the last MedicalMonths months up to the import date, divided by
+// MedicalMonths, in yuan rounded to the fen. The policy case reads it as
+// necessary spending (刚性支出). It is an assumption that the figure is
+// refreshed when bills arrive, not as time passes: a person without new
+// bills keeps the figure of their last batch until the next one. Only
+// changed figures are written. No event follows, so that a feed of a
+// million bills does not queue a million re-decisions: the daily proactive
+// run, and any re-decision of the household, reads the new figure.
+func (w *writer) medicalExpenses(ms []match) error {
+	today := w.now.In(shanghai)
+	to := today.Format(time.DateOnly)
+	from := today.AddDate(0, -MedicalMonths, 0).Format(time.DateOnly)
+	type person struct{ id, household int64 }
+	var persons []person
+	seen := make(map[int64]bool, len(ms))
+	for _, m := range ms {
+		if !seen[m.person] {
+			seen[m.person] = true
+			persons = append(persons, person{m.person, m.household})
+		}
+	}
+	var stmt *sql.Stmt
+	if w.s.DB.Dialect != db.Postgres {
+		var err error
+		if stmt, err = w.tx.PrepareContext(w.ctx, `UPDATE persons SET monthly_medical_expense = $1, updated_at = $2 WHERE id = $3 AND monthly_medical_expense <> $1`); err != nil {
+			return err
+		}
+		defer stmt.Close()
+	}
+	updated := db.Now(w.now)
+	sums := make(map[int64]float64, chunk)
+	for start := 0; start < len(persons); start += chunk {
+		part := persons[start:min(start+chunk, len(persons))]
+		args := make([]any, 0, len(part)+2)
+		args = append(args, from, to)
+		hh := make(map[int64]bool, len(part))
+		for _, p := range part {
+			if !hh[p.household] {
+				hh[p.household] = true
+				args = append(args, p.household)
+			}
+		}
+		// Through the index on (household_id, feed_type, valid_from).
+		// The numbered parameters come first in the text: SQLite numbers
+		// each "?" after the largest number seen before it.
+		rows, err := w.query(`SELECT person_id, SUM(amount) FROM feed_facts WHERE valid_from >= $1 AND valid_from <= $2 AND feed_type = 'medical'
+			AND household_id IN (`+ph(w.s.DB.Dialect, 3, len(args)-2)+`) GROUP BY person_id`, args...)
+		if err != nil {
+			return fmt.Errorf("monitor: medical expenses: %w", err)
+		}
+		clear(sums)
+		for rows.Next() {
+			var id int64
+			var sum float64
+			if err := rows.Scan(&id, &sum); err != nil {
+				rows.Close()
+				return err
+			}
+			sums[id] = sum
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		ids := make([]int64, len(part))
+		values := make([]float64, len(part))
+		for i, p := range part {
+			ids[i], values[i] = p.id, math.Round(sums[p.id]/MedicalMonths*100)/100
+		}
+		if stmt == nil {
+			r, err := w.tx.ExecContext(w.ctx, `UPDATE persons p SET monthly_medical_expense = v.x, updated_at = $3
+				FROM unnest($1::bigint[], $2::float8[]) AS v(id, x) WHERE p.id = v.id AND p.monthly_medical_expense <> v.x`, ids, values, updated)
+			if err != nil {
+				return fmt.Errorf("monitor: medical expenses: %w", err)
+			}
+			n, _ := r.RowsAffected()
+			w.medical += int(n)
+			continue
+		}
+		for i := range ids {
+			r, err := stmt.ExecContext(w.ctx, values[i], updated, ids[i])
+			if err != nil {
+				return fmt.Errorf("monitor: medical expense of %d: %w", ids[i], err)
+			}
+			n, _ := r.RowsAffected()
+			w.medical += int(n)
 		}
 	}
 	return nil

@@ -174,13 +174,14 @@ type TaskDetail struct {
 
 // MemberView is a household member as the adviser sees them.
 type MemberView struct {
-	ID         int64  `json:"id"`
-	Name       string `json:"name"`
-	IDMasked   string `json:"id_number_masked"`
-	Age        int    `json:"age"`
-	Relation   string `json:"relation"`
-	Deceased   string `json:"death_date,omitempty"`
-	LivesAlone bool   `json:"lives_alone"`
+	ID               int64  `json:"id"`
+	Name             string `json:"name"`
+	IDMasked         string `json:"id_number_masked"`
+	Age              int    `json:"age"`
+	Relation         string `json:"relation"`
+	Deceased         string `json:"death_date,omitempty"`
+	LivesAlone       bool   `json:"lives_alone"`
+	WeakGuardianship bool   `json:"weak_guardianship"`
 }
 
 // VisitView is a recorded visit.
@@ -236,15 +237,15 @@ func (s *Service) Task(ctx context.Context, p auth.Principal, id int64) (TaskDet
 	}
 	s.DB.QueryRowContext(ctx, `SELECT address FROM households WHERE id = $1`, t.HouseholdID).Scan(&d.Address)
 	now := s.now()
-	err = scanRows(ctx, s.DB, `SELECT id, name, id_masked, birth_date, relation, COALESCE(death_date, ''), lives_alone FROM persons WHERE household_id = $1 ORDER BY id`,
+	err = scanRows(ctx, s.DB, `SELECT id, name, id_masked, birth_date, relation, COALESCE(death_date, ''), lives_alone, weak_guardianship FROM persons WHERE household_id = $1 ORDER BY id`,
 		[]any{t.HouseholdID}, func(r *sql.Rows) error {
 			var m MemberView
 			var birth string
-			var alone int
-			if err := r.Scan(&m.ID, &m.Name, &m.IDMasked, &birth, &m.Relation, &m.Deceased, &alone); err != nil {
+			var alone, weak int
+			if err := r.Scan(&m.ID, &m.Name, &m.IDMasked, &birth, &m.Relation, &m.Deceased, &alone, &weak); err != nil {
 				return err
 			}
-			m.Age, m.LivesAlone = age(birth, now), alone != 0
+			m.Age, m.LivesAlone, m.WeakGuardianship = age(birth, now), alone != 0, weak != 0
 			d.Members = append(d.Members, m)
 			return nil
 		})
@@ -338,7 +339,7 @@ func (s *Service) RecordVisit(ctx context.Context, p auth.Principal, id int64, v
 		known = known || d == v.Disposition
 	}
 	if !known {
-		fe.Add("disposition", "处置结果“%s”无法识别，可选：转入救助申请、已解决、未发现问题、未能联系", v.Disposition)
+		fe.Add("disposition", "处置结果“%s”无法识别，可选：referred（转入救助申请）、resolved（已解决）、nothing_found（未发现问题）、unreachable（未能联系，改期）", v.Disposition)
 	}
 	if v.Disposition != Unreachable && v.Found == "" {
 		fe.Add("found", "请填写走访发现的情况")
@@ -458,8 +459,10 @@ func (s *Service) Escalate(ctx context.Context) (int, error) {
 var WeatherKinds = map[string]string{"cold": "寒潮", "heat": "高温"}
 
 // WeatherSweep creates a visit task, due within a day, for every living
-// elder (60 or over) who lives alone in the chosen districts, unless one
-// has an open weather task already. It returns the number created.
+// elder (60 or over) in the chosen districts who lives alone (独居) or is
+// marked with weak guardianship (弱监护), one per household, unless the
+// household has an open weather task already. The task's title and reason
+// say which of the two the elder is. It returns the number created.
 func (s *Service) WeatherSweep(ctx context.Context, p auth.Principal, kind string, districts []string) (int, error) {
 	if !p.Can(auth.MonitorPlan) {
 		return 0, errs.E(errs.Forbidden, "您的角色无权发起极端天气走访")
@@ -484,17 +487,30 @@ func (s *Service) WeatherSweep(ctx context.Context, p auth.Principal, kind strin
 	created := 0
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		assignees := map[string]string{}
+		seen := map[int64]bool{}
 		for _, d := range districts {
 			lo, hi := db.PrefixRange(d)
 			var subs []Task
-			err := scanRows(ctx, tx, `SELECT p.id, p.household_id, p.residence_division FROM persons p
-				WHERE p.residence_division >= $1 AND p.residence_division < $2 AND p.lives_alone = 1 AND p.death_date IS NULL AND p.birth_date <= $3
+			err := scanRows(ctx, tx, `SELECT p.id, p.household_id, p.residence_division, p.lives_alone, p.weak_guardianship FROM persons p
+				WHERE p.residence_division >= $1 AND p.residence_division < $2 AND (p.lives_alone = 1 OR p.weak_guardianship = 1) AND p.death_date IS NULL AND p.birth_date <= $3
 				AND NOT EXISTS (SELECT 1 FROM monitor_tasks t WHERE t.household_id = p.household_id AND t.kind = 'weather' AND t.status <> 'closed')
 				ORDER BY p.id`, []any{lo, hi, born}, func(r *sql.Rows) error {
 				var t Task
-				if err := r.Scan(&t.PersonID, &t.HouseholdID, &t.Division); err != nil {
+				var alone int
+				var weak int
+				if err := r.Scan(&t.PersonID, &t.HouseholdID, &t.Division, &alone, &weak); err != nil {
 					return err
 				}
+				if seen[t.HouseholdID] {
+					return nil // one visit per household: an old couple both marked
+				}
+				seen[t.HouseholdID] = true
+				who := "弱监护老人"
+				if alone != 0 {
+					who = "独居老人"
+				}
+				t.Title = label + "天气探访" + who
+				t.Reason = fmt.Sprintf("%s预警：请在 24 小时内上门或电话探访%s，确认取暖/防暑、饮食与健康情况", label, who)
 				subs = append(subs, t)
 				return nil
 			})
@@ -503,8 +519,6 @@ func (s *Service) WeatherSweep(ctx context.Context, p auth.Principal, kind strin
 			}
 			for _, t := range subs {
 				t.Kind, t.District, t.Severity = TaskWeather, districtOf(t.Division), High
-				t.Title = label + "天气探访独居老人"
-				t.Reason = fmt.Sprintf("%s预警：请在 24 小时内上门或电话探访独居老人，确认取暖/防暑、饮食与健康情况", label)
 				t.DueAt, t.CreatedAt = now.Add(24*time.Hour), now
 				if _, err := s.insertTask(ctx, tx, t, assignees); err != nil {
 					return err

@@ -182,7 +182,7 @@ func (l *Loader) Add(h Household, members []Person, numbers []string) (int64, er
 		n := numbers[i]
 		l.pp = append(l.pp, []any{l.nextPID, hid, string(x.Relation), x.Name, l.s.suite.Index(n), l.s.suite.Seal([]byte(n)), idcard.Mask(n),
 			x.BirthDate, x.Sex, x.HukouDivision, x.ResidenceDivision, x.MonthlyIncome, x.DisabilityCategory, x.DisabilityGrade, death,
-			boolInt(x.LivesAlone), l.now, l.now})
+			x.MonthlyMedicalExpense, boolInt(x.LivesAlone), boolInt(x.WeakGuardianship), l.now, l.now})
 	}
 	l.hh = append(l.hh, []any{hid, no, h.HukouDivision, h.ResidenceDivision, h.Address, l.now, EncodeFacts(nil, l.scratch)})
 	if len(l.pp) >= loaderBatch {
@@ -211,7 +211,7 @@ var (
 	householdCols = []string{"id", "household_no", "hukou_division", "residence_division", "address", "created_at", "facts"}
 	personColsAll = []string{"id", "household_id", "relation", "name", "id_hash", "id_enc", "id_masked", "birth_date", "sex",
 		"hukou_division", "residence_division", "monthly_income", "disability_category", "disability_grade", "death_date",
-		"lives_alone", "created_at", "updated_at"}
+		"monthly_medical_expense", "lives_alone", "weak_guardianship", "created_at", "updated_at"}
 )
 
 // writer writes batches until the channel closes or a write fails.

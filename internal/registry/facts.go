@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
@@ -16,8 +17,8 @@ import (
 const factsVersion = 1
 
 // EncodeFacts appends to dst the members' facts that benefits are decided
-// on — ID, relation, birth date, sex, divisions, income, disability and
-// death — as one compact record for households.facts (a cache of persons
+// on — ID, relation, birth date, sex, divisions, income, disability,
+// death and monthly medical spending — as one compact record for households.facts (a cache of persons
 // that whole-city runs read instead of eleven columns per person).
 func EncodeFacts(dst []byte, members []Person) []byte {
 	dst = append(dst, factsVersion)
@@ -34,6 +35,7 @@ func EncodeFacts(dst []byte, members []Person) []byte {
 		dst = appendString(dst, m.DisabilityCategory)
 		dst = binary.AppendVarint(dst, int64(m.DisabilityGrade))
 		dst = appendString(dst, m.DeathDate)
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(m.MonthlyMedicalExpense))
 	}
 	return dst
 }
@@ -68,6 +70,7 @@ func DecodeFacts(dst []Person, hid int64, rec string) ([]Person, bool) {
 		m.DisabilityCategory = d.string()
 		m.DisabilityGrade = int(d.varint())
 		m.DeathDate = d.string()
+		m.MonthlyMedicalExpense = math.Float64frombits(d.uint64())
 		dst = append(dst, m)
 	}
 	if d.bad || d.i != len(rec) {
@@ -106,6 +109,19 @@ func (d *factsDecoder) uvarint() uint64 {
 	}
 	d.bad = true
 	return 0
+}
+
+func (d *factsDecoder) uint64() uint64 {
+	if len(d.s)-d.i < 8 {
+		d.bad = true
+		return 0
+	}
+	var x uint64
+	for k := 7; k >= 0; k-- {
+		x = x<<8 | uint64(d.s[d.i+k])
+	}
+	d.i += 8
+	return x
 }
 
 func (d *factsDecoder) varint() int64 {
@@ -182,7 +198,7 @@ type querier interface {
 // from persons, household by household in ID order.
 func streamPersons(ctx context.Context, q querier, lo, hi int64, fn func(householdID int64, members []Person) error) error {
 	rows, err := q.QueryContext(ctx, `SELECT p.id, p.household_id, p.relation, p.birth_date, p.sex, p.hukou_division, p.residence_division,
-		p.monthly_income, p.disability_category, p.disability_grade, p.death_date FROM persons p
+		p.monthly_income, p.disability_category, p.disability_grade, p.death_date, p.monthly_medical_expense FROM persons p
 		WHERE p.household_id >= $1 AND p.household_id <= $2 ORDER BY p.household_id, p.id`, lo, hi)
 	if err != nil {
 		return fmt.Errorf("registry: stream: %w", err)
@@ -195,7 +211,7 @@ func streamPersons(ctx context.Context, q querier, lo, hi int64, fn func(househo
 		var rel string
 		var death sql.NullString
 		if err := rows.Scan(&x.ID, &x.HouseholdID, &rel, &x.BirthDate, &x.Sex, &x.HukouDivision, &x.ResidenceDivision,
-			&x.MonthlyIncome, &x.DisabilityCategory, &x.DisabilityGrade, &death); err != nil {
+			&x.MonthlyIncome, &x.DisabilityCategory, &x.DisabilityGrade, &death, &x.MonthlyMedicalExpense); err != nil {
 			return err
 		}
 		x.Relation, x.DeathDate = Relation(rel), death.String

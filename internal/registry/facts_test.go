@@ -32,7 +32,7 @@ func TestHouseholdFactsCache(t *testing.T) {
 			var nums []string
 			for j := 0; j <= i%3; j++ {
 				p := registry.Person{Relation: []registry.Relation{registry.Head, "spouse", "child"}[j], Name: "测试", BirthDate: fmt.Sprintf("19%02d-0%d-1%d", 40+i, 1+j, j),
-					Sex: "MF"[j%2 : j%2+1], HukouDivision: code, ResidenceDivision: code, MonthlyIncome: int64(i * 100 * j), DisabilityGrade: i % 5}
+					Sex: "MF"[j%2 : j%2+1], HukouDivision: code, ResidenceDivision: code, MonthlyIncome: int64(i * 100 * j), DisabilityGrade: i % 5, MonthlyMedicalExpense: float64(i*j) * 12.5}
 				if p.DisabilityGrade > 0 {
 					p.DisabilityCategory = "physical"
 				}
@@ -114,7 +114,7 @@ func FuzzDecodeFacts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rec []byte, s1, s2 string, n int64) {
 		registry.DecodeFacts(nil, 1, string(rec))
 		ms := []registry.Person{{ID: n, HouseholdID: 9, Relation: registry.Relation(s1), BirthDate: s2, Sex: s1, HukouDivision: s2, ResidenceDivision: s1,
-			MonthlyIncome: -n, DisabilityCategory: s2, DisabilityGrade: int(n % 5), DeathDate: s1}}
+			MonthlyIncome: -n, DisabilityCategory: s2, DisabilityGrade: int(n % 5), DeathDate: s1, MonthlyMedicalExpense: float64(n) / 3}}
 		got, ok := registry.DecodeFacts(nil, 9, string(registry.EncodeFacts(nil, ms)))
 		if !ok || fmt.Sprint(got) != fmt.Sprint(ms) {
 			t.Fatalf("round trip: %v, %v", got, ok)

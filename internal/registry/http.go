@@ -33,6 +33,7 @@ func (h *HTTP) Routes(r *httpx.Router) {
 	r.H("GET /persons/export.xlsx", h.export)
 	r.H("GET /persons/{id}", h.profilePage)
 	r.H("POST /persons/{id}/id-number", h.revealFragment)
+	r.H("POST /persons/{id}/weak-guardianship", h.guardianship)
 	r.H("GET /import", h.importPage)
 	r.H("POST /import", h.importUpload)
 	r.H("GET /import/template.xlsx", h.importTemplate)
@@ -96,6 +97,31 @@ func (h *HTTP) profilePage(w http.ResponseWriter, r *http.Request) error {
 	page := web.PageFor(r, pr.Name)
 	page.Data = pr
 	return h.Render.Render(w, http.StatusOK, "person", page)
+}
+
+// guardianship sets or clears 弱监护 from the profile page.
+func (h *HTTP) guardianship(w http.ResponseWriter, r *http.Request) error {
+	p, err := web.Require(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var weak bool
+	switch r.FormValue("weak_guardianship") {
+	case "1":
+		weak = true
+	case "0":
+	default:
+		return errs.Field("weak_guardianship", "弱监护应为 1（标记）或 0（取消）")
+	}
+	if _, err := h.Service.UpdateFacts(r.Context(), p, id, FactsUpdate{WeakGuardianship: &weak}); err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/persons/%d", id), http.StatusSeeOther)
+	return nil
 }
 
 func (h *HTTP) revealFragment(w http.ResponseWriter, r *http.Request) error {
@@ -384,7 +410,7 @@ func (h *HTTP) apiUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.PersonWrite) {
+	if !p.Can(auth.PersonWrite) && !p.Can(auth.MonitorVisit) {
 		return errs.E(errs.Forbidden, "您的角色无权修改人员信息")
 	}
 	id, err := pathID(r)
@@ -394,6 +420,10 @@ func (h *HTTP) apiUpdate(w http.ResponseWriter, r *http.Request) error {
 	var u FactsUpdate
 	if err := httpx.DecodeJSON(r, &u); err != nil {
 		return err
+	}
+	// An adviser may set 弱监护 only; the service says so again.
+	if !CanUpdate(p, u) {
+		return errs.E(errs.Forbidden, "您的角色无权修改人员信息")
 	}
 	x, err := h.Service.UpdateFacts(r.Context(), p, id, u)
 	if err != nil {

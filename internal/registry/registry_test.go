@@ -362,3 +362,56 @@ func TestProfileViewIsAudited(t *testing.T) {
 		}
 	})
 }
+
+// TestWeakGuardianship sets and clears 弱监护: an adviser of the
+// jurisdiction may set it (and nothing else), a clerk too; outside the
+// jurisdiction the person reads as absent; each change is audited and
+// shows on the profile; OnChange is not called, as no benefit depends on it.
+func TestWeakGuardianship(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		x, err := f.svc.Create(ctx, auth.System(), registry.NewPerson{Name: "钱老太", IDNumber: id("310104", "1938-04-05", 31), HukouDivision: "310104003001", ResidenceDivision: "310104003001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes := 0
+		f.svc.OnChange = func(context.Context, int64) error { changes++; return nil }
+		yes, no := true, false
+		adviser := auth.Principal{Name: "gu", Role: auth.Adviser, Division: "310104003001", Remote: "test"}
+		if _, err := f.svc.UpdateFacts(ctx, adviser, x.ID, registry.FactsUpdate{WeakGuardianship: &yes}); err != nil {
+			t.Fatalf("adviser sets weak guardianship: %v", err)
+		}
+		pr, err := f.svc.Get(ctx, xuhuiReviewer, x.ID)
+		if err != nil || !pr.WeakGuardianship {
+			t.Fatalf("profile after setting: %+v %v", pr.Person, err)
+		}
+		income := int64(100)
+		if _, err := f.svc.UpdateFacts(ctx, adviser, x.ID, registry.FactsUpdate{WeakGuardianship: &no, MonthlyIncome: &income}); errs.Code(err) != errs.Forbidden {
+			t.Errorf("adviser changes income: %v, want forbidden", err)
+		}
+		elsewhere := auth.Principal{Name: "pd_gu", Role: auth.Adviser, Division: "310115", Remote: "test"}
+		if _, err := f.svc.UpdateFacts(ctx, elsewhere, x.ID, registry.FactsUpdate{WeakGuardianship: &no}); !errs.IsNotFound(err) {
+			t.Errorf("adviser of another district: %v, want not_found", err)
+		}
+		if _, err := f.svc.UpdateFacts(ctx, xuhuiReviewer, x.ID, registry.FactsUpdate{WeakGuardianship: &no}); errs.Code(err) != errs.Forbidden {
+			t.Errorf("reviewer: %v, want forbidden", err)
+		}
+		got, err := f.svc.UpdateFacts(ctx, xuhuiClerk, x.ID, registry.FactsUpdate{WeakGuardianship: &no})
+		if err != nil || got.WeakGuardianship {
+			t.Fatalf("clerk clears: %+v %v", got, err)
+		}
+		var weak int
+		d.QueryRow(`SELECT weak_guardianship FROM persons WHERE id = $1`, x.ID).Scan(&weak)
+		if weak != 0 {
+			t.Errorf("weak_guardianship = %d after clearing", weak)
+		}
+		es, err := f.audit.List(ctx, audit.Filter{Action: "person.update", EntityID: fmt.Sprint(x.ID)})
+		if err != nil || len(es) != 2 || es[0].Actor != "xc" || !strings.Contains(es[0].Detail, "取消弱监护") || es[1].Actor != "gu" || !strings.Contains(es[1].Detail, "标记弱监护") {
+			t.Errorf("audit: %+v %v", es, err)
+		}
+		if changes != 0 {
+			t.Errorf("OnChange called %d times for 弱监护 alone", changes)
+		}
+	})
+}

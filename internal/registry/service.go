@@ -60,16 +60,16 @@ func covers(p auth.Principal, hukou, residence string) bool {
 }
 
 const personCols = `p.id, p.household_id, p.relation, p.name, p.id_masked, p.birth_date, p.sex, p.hukou_division, p.residence_division,
-	p.monthly_income, p.disability_category, p.disability_grade, p.death_date, p.lives_alone, p.created_at, p.updated_at`
+	p.monthly_income, p.disability_category, p.disability_grade, p.death_date, p.lives_alone, p.weak_guardianship, p.monthly_medical_expense, p.created_at, p.updated_at`
 
 func scanPerson(row interface{ Scan(...any) error }) (Person, error) {
 	var x Person
 	var rel, created, updated string
 	var death sql.NullString
-	var alone int
+	var alone, weak int
 	err := row.Scan(&x.ID, &x.HouseholdID, &rel, &x.Name, &x.IDMasked, &x.BirthDate, &x.Sex, &x.HukouDivision, &x.ResidenceDivision,
-		&x.MonthlyIncome, &x.DisabilityCategory, &x.DisabilityGrade, &death, &alone, &created, &updated)
-	x.Relation, x.DeathDate, x.LivesAlone = Relation(rel), death.String, alone != 0
+		&x.MonthlyIncome, &x.DisabilityCategory, &x.DisabilityGrade, &death, &alone, &weak, &x.MonthlyMedicalExpense, &created, &updated)
+	x.Relation, x.DeathDate, x.LivesAlone, x.WeakGuardianship = Relation(rel), death.String, alone != 0, weak != 0
 	x.CreatedAt, x.UpdatedAt = db.ParseTime(created), db.ParseTime(updated)
 	return x, err
 }
@@ -403,11 +403,11 @@ func (s *Service) insertPerson(ctx context.Context, tx *sql.Tx, x Person, number
 	}
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO persons (household_id, relation, name, id_hash, id_enc, id_masked, birth_date, sex, hukou_division, residence_division,
-		monthly_income, disability_category, disability_grade, death_date, lives_alone, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
+		monthly_income, disability_category, disability_grade, death_date, lives_alone, weak_guardianship, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
 		x.HouseholdID, string(x.Relation), x.Name, s.suite.Index(number), s.suite.Seal([]byte(number)), x.IDMasked, x.BirthDate, x.Sex,
 		x.HukouDivision, x.ResidenceDivision, x.MonthlyIncome, x.DisabilityCategory, x.DisabilityGrade, death, boolInt(x.LivesAlone),
-		db.Now(x.CreatedAt), db.Now(x.UpdatedAt)).Scan(&id)
+		boolInt(x.WeakGuardianship), db.Now(x.CreatedAt), db.Now(x.UpdatedAt)).Scan(&id)
 	return id, err
 }
 
@@ -533,16 +533,32 @@ type FactsUpdate struct {
 	DisabilityCategory *string `json:"disability_category,omitempty"`
 	DisabilityGrade    *int    `json:"disability_grade,omitempty"`
 	DeathDate          *string `json:"death_date,omitempty"`
+	// WeakGuardianship sets or clears 弱监护, which weather sweeps read;
+	// no benefit depends on it.
+	WeakGuardianship *bool `json:"weak_guardianship,omitempty"`
 }
 
-// UpdateFacts changes a person's income, disability or death in the
-// caller's jurisdiction, audited, and then calls OnChange so that
-// decisions depending on the household are re-evaluated.
+// onlyGuardianship reports whether u changes 弱监护 and nothing else.
+func (u FactsUpdate) onlyGuardianship() bool {
+	return u.WeakGuardianship != nil && u.MonthlyIncome == nil && u.DisabilityCategory == nil && u.DisabilityGrade == nil && u.DeathDate == nil
+}
+
+// CanUpdate reports whether p may send u: the facts benefits depend on
+// need person.write; 弱监护 alone may also be set by whoever visits homes
+// (monitor.visit: the community assistance adviser).
+func CanUpdate(p auth.Principal, u FactsUpdate) bool {
+	return p.Can(auth.PersonWrite) || (u.onlyGuardianship() && p.Can(auth.MonitorVisit))
+}
+
+// UpdateFacts changes a person's income, disability, death or 弱监护 in
+// the caller's jurisdiction, audited, and then, when a fact benefits
+// depend on changed, calls OnChange so that decisions depending on the
+// household are re-evaluated.
 func (s *Service) UpdateFacts(ctx context.Context, p auth.Principal, id int64, u FactsUpdate) (Person, error) {
-	if !p.Can(auth.PersonWrite) {
+	if !CanUpdate(p, u) {
 		return Person{}, errs.E(errs.Forbidden, "您的角色无权修改人员信息")
 	}
-	if u.MonthlyIncome == nil && u.DisabilityCategory == nil && u.DisabilityGrade == nil && u.DeathDate == nil {
+	if u.MonthlyIncome == nil && u.DisabilityCategory == nil && u.DisabilityGrade == nil && u.DeathDate == nil && u.WeakGuardianship == nil {
 		return Person{}, errs.E(errs.Invalid, "没有要修改的字段")
 	}
 	var fe errs.Fields
@@ -587,6 +603,16 @@ func (s *Service) UpdateFacts(ctx context.Context, p auth.Principal, id int64, u
 			x.DisabilityGrade = *u.DisabilityGrade
 			changed = append(changed, fmt.Sprintf("残疾等级 %d", x.DisabilityGrade))
 		}
+		var weak any
+		if u.WeakGuardianship != nil {
+			x.WeakGuardianship = *u.WeakGuardianship
+			weak = boolInt(x.WeakGuardianship)
+			if x.WeakGuardianship {
+				changed = append(changed, "标记弱监护")
+			} else {
+				changed = append(changed, "取消弱监护")
+			}
+		}
 		setDeath := 0
 		var death any
 		if u.DeathDate != nil {
@@ -617,8 +643,9 @@ func (s *Service) UpdateFacts(ctx context.Context, p auth.Principal, id int64, u
 			category = *u.DisabilityCategory
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE persons SET monthly_income = COALESCE($1, monthly_income), disability_category = COALESCE($2, disability_category),
-			disability_grade = COALESCE($3, disability_grade), death_date = CASE WHEN $4 = 1 THEN $5 ELSE death_date END, updated_at = $6 WHERE id = $7`,
-			income, category, grade, setDeath, death, db.Now(x.UpdatedAt), id); err != nil {
+			disability_grade = COALESCE($3, disability_grade), death_date = CASE WHEN $4 = 1 THEN $5 ELSE death_date END, updated_at = $6,
+			weak_guardianship = COALESCE($8, weak_guardianship) WHERE id = $7`,
+			income, category, grade, setDeath, death, db.Now(x.UpdatedAt), id, weak); err != nil {
 			return fmt.Errorf("registry: update person %d: %w", id, err)
 		}
 		return s.audit.Append(ctx, tx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "person.update", Entity: "person",
@@ -627,7 +654,7 @@ func (s *Service) UpdateFacts(ctx context.Context, p auth.Principal, id int64, u
 	if err != nil {
 		return Person{}, err
 	}
-	if s.OnChange != nil {
+	if s.OnChange != nil && !u.onlyGuardianship() {
 		if err := s.OnChange(ctx, x.ID); err != nil {
 			return x, fmt.Errorf("registry: after updating person %d: %w", id, err)
 		}

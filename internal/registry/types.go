@@ -56,23 +56,31 @@ func ParseRelation(s string) (Relation, bool) {
 // Person is one registered person. IDNumber holds the full number only
 // where the caller may see it; IDMasked is always set.
 type Person struct {
-	ID                 int64     `json:"id"`
-	HouseholdID        int64     `json:"household_id"`
-	Relation           Relation  `json:"relation"`
-	Name               string    `json:"name"`
-	IDNumber           string    `json:"-"`
-	IDMasked           string    `json:"id_number_masked"`
-	BirthDate          string    `json:"birth_date"` // YYYY-MM-DD
-	Sex                string    `json:"sex"`        // M or F
-	HukouDivision      string    `json:"hukou_division"`
-	ResidenceDivision  string    `json:"residence_division"`
-	MonthlyIncome      int64     `json:"monthly_income"`
-	DisabilityCategory string    `json:"disability_category"`
-	DisabilityGrade    int       `json:"disability_grade"`
-	DeathDate          string    `json:"death_date,omitempty"`
-	LivesAlone         bool      `json:"lives_alone"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	ID                 int64    `json:"id"`
+	HouseholdID        int64    `json:"household_id"`
+	Relation           Relation `json:"relation"`
+	Name               string   `json:"name"`
+	IDNumber           string   `json:"-"`
+	IDMasked           string   `json:"id_number_masked"`
+	BirthDate          string   `json:"birth_date"` // YYYY-MM-DD
+	Sex                string   `json:"sex"`        // M or F
+	HukouDivision      string   `json:"hukou_division"`
+	ResidenceDivision  string   `json:"residence_division"`
+	MonthlyIncome      int64    `json:"monthly_income"`
+	DisabilityCategory string   `json:"disability_category"`
+	DisabilityGrade    int      `json:"disability_grade"`
+	DeathDate          string   `json:"death_date,omitempty"`
+	LivesAlone         bool     `json:"lives_alone"`
+	// WeakGuardianship marks an elder with weak guardianship (弱监护): no
+	// one of working age living nearby looks after them.
+	WeakGuardianship bool `json:"weak_guardianship"`
+	// MonthlyMedicalExpense is the average monthly self-paid medical
+	// spending (yuan) over the last three months of 医保 bills, as of the
+	// last medical feed that touched the person: it is refreshed when
+	// bills arrive, not as time passes.
+	MonthlyMedicalExpense float64   `json:"monthly_medical_expense"`
+	CreatedAt             time.Time `json:"created_at"`
+	UpdatedAt             time.Time `json:"updated_at"`
 }
 
 // Alive reports whether no death is recorded.

@@ -175,6 +175,13 @@ func newRenderer(t *testing.T) *web.Renderer {
 
 var cityAdmin = auth.Principal{UserID: 1, Name: "liming", Display: "Li Ming", Role: auth.CityAdmin, Division: "310000"}
 
+// adviser and reviewer are callers of a district for pages whose forms
+// depend on the role.
+var (
+	adviser  = auth.Principal{UserID: 2, Name: "gu", Display: "Gu Mei", Role: auth.Adviser, Division: "310101"}
+	reviewer = auth.Principal{UserID: 3, Name: "shen", Display: "Shen He", Role: auth.Reviewer, Division: "310101"}
+)
+
 // request is a GET for the language lang as the principal u (nil:
 // anonymous).
 func request(lang string, u *auth.Principal) *http.Request {
@@ -260,6 +267,14 @@ var renderCases = []renderCase{
 		data: registry.Profile{Person: li, Household: registry.Household{ID: 9}, Members: []registry.Person{li}, ResidenceName: "Huangpu District", Age: 68},
 		zh:   []string{"已故 2020-01-01", "非本市户籍", "无"},
 		en:   []string{"Deceased 2020-01-01", "Hukou outside Shanghai", "None", "Female"}},
+	{name: "person weak guardianship, adviser", page: "person", title: "Zhou Wu", user: &adviser,
+		data: registry.Profile{Person: registry.Person{ID: 44, HouseholdID: 10, Relation: registry.Head, Name: "Zhou Wu", BirthDate: "1938-01-01", Sex: "F",
+			ResidenceDivision: "310101", WeakGuardianship: true, LivesAlone: true, MonthlyMedicalExpense: 1234.5}, Household: registry.Household{ID: 10}, Age: 87},
+		zh: []string{"监护情况", "独居", "弱监护", `action="/persons/44/weak-guardianship"`, `name="weak_guardianship" value="0"`, "取消弱监护标记", "1234.50 元"},
+		en: []string{"Guardianship", "Lives alone", "Weak guardianship", "Clear the weak guardianship mark", "Self-paid medical costs (monthly average, last 3 months)"}},
+	{name: "person guardianship, reviewer", page: "person", title: "Zhang San", user: &reviewer,
+		data: registry.Profile{Person: zhang, Household: registry.Household{ID: 9}, Age: 74},
+		zh:   []string{"无特殊情况"}, en: []string{"Nothing to note"}},
 	{name: "payee account", page: "person", fragment: "payee", user: &cityAdmin,
 		data: payeeData{PersonID: 7, CanEdit: true, Saved: true, Account: payroll.Account{Bank: "ICBC", Number: "6222********2222", Holder: "Li Mu", Custodial: true, Custodian: "Street office"}, Form: payroll.Account{Bank: "ICBC"}},
 		zh:   []string{"6222********2222", "资金卡折代管", "Street office", `hx-post="/persons/7/payee-account"`, "发放账户已保存"},
@@ -357,12 +372,13 @@ var renderCases = []renderCase{
 		zh: []string{"没有任务"}, en: []string{"No tasks"}},
 	{name: "monitor_task", page: "monitor_task", title: "Rigid expense risk", user: &cityAdmin,
 		data: monitorTaskData{CanVisit: true, Dispositions: monitor.DispositionChoices(),
-			Detail: monitor.TaskDetail{Task: monitorTask, Address: "1 Tianping Road", Members: []monitor.MemberView{{ID: 42, Name: "Zhang San", IDMasked: "310104********0017", Age: 74, LivesAlone: true}},
+			Detail: monitor.TaskDetail{Task: monitorTask, Address: "1 Tianping Road", Members: []monitor.MemberView{{ID: 42, Name: "Zhang San", IDMasked: "310104********0017", Age: 74, LivesAlone: true},
+				{ID: 43, Name: "Li Si", IDMasked: "310104********0022", Age: 86, WeakGuardianship: true}},
 				Visits:   []monitor.VisitView{{ID: 1, Date: "2024-01-02", Found: "nobody home", Actor: "gu", Photos: []int64{5}}},
 				Warnings: []monitor.WarningView{{ID: 3, Rule: "Rigid expense risk", Reason: "bills 2100 yuan", At: at}}},
 			Data: []monitor.KV{{Key: "近 3 个月医疗自付（元）", Value: "2100"}, {Key: "低保", Value: "是"}}},
 		zh: []string{"预警核查", "家庭成员", "独居", "预警依据", "2100", "转入救助申请", "未能联系，改期", `name="photos"`, `/monitor/tasks/7/photos/5`, `action="/monitor/tasks/7/visit"`},
-		en: []string{"Warning check", "Household members", "Lives alone", "Medical costs paid in the last 3 months (yuan)", "Yes", "Referred to an assistance application",
+		en: []string{"Warning check", "Household members", "Lives alone", "Weak guardianship", "Medical costs paid in the last 3 months (yuan)", "Yes", "Referred to an assistance application",
 			"Could not reach (reschedule)", "Record a visit", "Photos", "Submit"}},
 	{name: "monitor_task invalid", page: "monitor_task", title: "Rigid expense risk", user: &cityAdmin, status: http.StatusUnprocessableEntity,
 		data: monitorTaskData{CanVisit: true, Dispositions: monitor.DispositionChoices(), Detail: monitor.TaskDetail{Task: monitorTask},
