@@ -12,6 +12,7 @@ import (
 	"math"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,14 @@ type row struct {
 	district          string // 6-digit district of the 户籍地 (else of the residence)
 }
 
+// batch is a run of whole households read and derived together.
+type batch struct {
+	rows       []row
+	households int
+	stale      []int64             // households whose stored facts are to be written again
+	current    map[key]entitlement // their entitlements, when the caller's prepare loaded them
+}
+
 type entitlement struct {
 	id     int64
 	status string
@@ -83,7 +92,8 @@ type runner struct {
 	prevAsOf time.Time // the date of the last finished run; zero for none
 	stats    RunStats
 	rows     []row
-	stale    []int64 // households of rows whose stored facts are to be written again
+	stale    []int64             // households of rows whose stored facts are to be written again
+	cur      map[key]entitlement // the rows' current entitlements, when already loaded
 	by       auth.Principal
 	now      string
 }
@@ -106,9 +116,16 @@ func (p *Proactive) Run(ctx context.Context, by auth.Principal, on time.Time, pr
 	var total int64
 	p.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM persons`).Scan(&total)
 	last := time.Now()
-	err = streamRows(ctx, p.Registry, by, on, batchPersons, func(rows []row, households int, stale []int64) error {
-		r.rows, r.stale, r.by = rows, stale, by
-		r.stats.Households += households
+	// Each reader loads its batch's current entitlements itself, so that
+	// this goroutine, which evaluates and writes, does not wait for them.
+	load := func(b *batch) error {
+		var err error
+		b.current, err = r.current(b.rows[0].household, b.rows[len(b.rows)-1].household)
+		return err
+	}
+	err = streamRows(ctx, p.Registry, by, on, batchPersons, load, func(b *batch) error {
+		r.rows, r.stale, r.by, r.cur = b.rows, b.stale, by, b.current
+		r.stats.Households += b.households
 		if err := r.flush(); err != nil {
 			return err
 		}
@@ -145,19 +162,17 @@ var readers = max(1, runtime.GOMAXPROCS(0))
 // households in the batch and those whose stored facts were stale. Reading and deriving run on their own
 // goroutines, ahead of fn, so they use every core; fn runs on the caller's
 // goroutine, one batch at a time, in no set order between readers.
-func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, on time.Time, size int, fn func(rows []row, households int, stale []int64) error) error {
-	type batch struct {
-		rows       []row
-		households int
-		stale      []int64
-	}
+//
+// prepare, when not nil, runs on the reader's goroutine for each batch
+// before it is handed on.
+func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, on time.Time, size int, prepare, fn func(b *batch) error) error {
 	first, last, err := reg.HouseholdIDRange(ctx)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan batch, readers)
+	batches := make(chan *batch, readers)
 	errc := make(chan error, readers)
 	span := (last-first)/int64(readers) + 1
 	var wg sync.WaitGroup
@@ -170,9 +185,17 @@ func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, o
 			rows := make([]row, 0, size+8)
 			households := 0
 			var stale []int64
+			var sendErr error
 			send := func() bool {
+				b := &batch{rows: rows, households: households, stale: stale}
+				if prepare != nil {
+					if err := prepare(b); err != nil {
+						sendErr = err
+						return false
+					}
+				}
 				select {
-				case batches <- batch{rows, households, stale}:
+				case batches <- b:
 					rows, households, stale = make([]row, 0, size+8), 0, nil
 					return true
 				case <-ctx.Done():
@@ -186,12 +209,18 @@ func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, o
 				}
 				rows = appendHousehold(rows, hid, members, on)
 				if len(rows) >= size && !send() {
+					if sendErr != nil {
+						return sendErr
+					}
 					return ctx.Err()
 				}
 				return nil
 			})
 			if err == nil && len(rows) > 0 {
 				send()
+			}
+			if err == nil {
+				err = sendErr
 			}
 			errc <- err
 		}()
@@ -202,7 +231,7 @@ func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, o
 		if failed != nil {
 			continue // drain so the readers can finish
 		}
-		if err := fn(b.rows, b.households, b.stale); err != nil {
+		if err := fn(b); err != nil {
 			failed = err
 			cancel()
 		}
@@ -229,12 +258,18 @@ func (r *runner) flush() error {
 	for i := range r.rows {
 		cols.Set(i, &r.rows[i].facts, r.rows[i].head)
 	}
-	lo, hi := r.rows[0].household, r.rows[n-1].household
-	current, err := r.current(lo, hi)
-	if err != nil {
-		return err
+	current := r.cur
+	if current == nil {
+		var err error
+		if current, err = r.current(r.rows[0].household, r.rows[n-1].household); err != nil {
+			return err
+		}
 	}
-	eligible, amount := make([]bool, n), make([]float64, n)
+	eligibleOf, amountOf := make([][]bool, len(r.plans)), make([][]float64, len(r.plans))
+	for j := range r.plans {
+		eligibleOf[j], amountOf[j] = make([]bool, n), make([]float64, n)
+	}
+	policy.RunAll(r.plans, cols, eligibleOf, amountOf)
 	type change struct {
 		plan *policy.Plan
 		row  *row
@@ -243,8 +278,8 @@ func (r *runner) flush() error {
 		fen  int64
 	}
 	var changes []change
-	for _, pl := range r.plans {
-		pl.Run(cols, eligible, amount)
+	for j, pl := range r.plans {
+		eligible, amount := eligibleOf[j], amountOf[j]
 		household := pl.Policy.Entity == "household"
 		for i := range r.rows {
 			if household && !r.rows[i].head {
@@ -270,24 +305,41 @@ func (r *runner) flush() error {
 	if len(changes) == 0 && len(r.stale) == 0 {
 		return nil
 	}
+	// The explanations (the interpreted, explained evaluation, its JSON and
+	// the inputs' hash) are made on every core before the transaction:
+	// in a run with many changes they cost more than the writes.
+	type explained struct {
+		res  *policy.Result
+		expl string
+		hash string
+	}
+	ex := make([]explained, len(changes))
+	err = parallel(len(changes), func(i int) error {
+		c := changes[i]
+		res, err := r.p.Policies.EvaluateFacts(c.plan.Policy.ID, c.row.facts, r.on, nil)
+		if err != nil {
+			return err
+		}
+		res.Subject = strconv.FormatInt(c.row.person, 10)
+		b, _ := json.Marshal(res)
+		ex[i] = explained{res, string(b), inputsHash(c.row.facts, res)}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	return r.p.DB.Tx(r.ctx, func(sqlTx *sql.Tx) error {
 		if err := r.p.Registry.RefreshFacts(r.ctx, sqlTx, r.by, r.stale); err != nil {
 			return err
 		}
-		tx := &stmtCache{tx: sqlTx, ctx: r.ctx, m: map[string]*sql.Stmt{}}
+		tx := &stmtCache{tx: sqlTx, ctx: r.ctx, m: map[string]*sql.Stmt{}, sqlite: r.p.DB.Dialect == db.SQLite}
 		defer tx.close()
-		for _, c := range changes {
-			res, err := r.p.Policies.EvaluateFacts(c.plan.Policy.ID, c.row.facts, r.on, nil)
-			if err != nil {
-				return err
-			}
-			res.Subject = strconv.FormatInt(c.row.person, 10)
-			expl, _ := json.Marshal(res)
-			hash := inputsHash(c.row.facts, res)
+		for i, c := range changes {
+			res, expl, hash := ex[i].res, ex[i].expl, ex[i].hash
 			var did int64
 			if err := tx.QueryRow(`INSERT INTO decisions (run_id, program, person_id, household_id, kind, as_of, fen_before, fen_after, policy_version, inputs_hash, explanation, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-				r.run, res.Program, c.row.person, c.row.household, c.kind, r.stats.AsOf, c.old.fen, c.fen, res.Version, hash, string(expl), r.now).Scan(&did); err != nil {
+				r.run, res.Program, c.row.person, c.row.household, c.kind, r.stats.AsOf, c.old.fen, c.fen, res.Version, hash, expl, r.now).Scan(&did); err != nil {
 				return fmt.Errorf("proactive: decision: %w", err)
 			}
 			var text string
@@ -447,6 +499,60 @@ func (r *runner) backPay(tx *stmtCache, program string, rw *row, res *policy.Res
 	return nil
 }
 
+// positional rewrites $1, $2 … $n to ? when they appear in that order,
+// each once: SQLite's driver looks numbered names up on every bind, which
+// costs more than a short INSERT. Otherwise q is returned as it is.
+func positional(q string) string {
+	var b strings.Builder
+	next := 1
+	for i := 0; i < len(q); i++ {
+		if q[i] != '$' {
+			b.WriteByte(q[i])
+			continue
+		}
+		j := i + 1
+		for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+			j++
+		}
+		if n, err := strconv.Atoi(q[i+1 : j]); err != nil || n != next {
+			return q
+		}
+		next++
+		b.WriteByte('?')
+		i = j - 1
+	}
+	return b.String()
+}
+
+// parallel calls fn(0) … fn(n-1) on every core and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			if err := fn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				if err := fn(i); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // lastRun returns the date of the last finished run, or zero.
 func (p *Proactive) lastRun(ctx context.Context) time.Time {
 	var s string
@@ -481,16 +587,21 @@ func (p *Proactive) newRunner(ctx context.Context, on time.Time) (*runner, error
 // the same few statements thousands of times, and preparing them again
 // each time costs more than running them.
 type stmtCache struct {
-	tx  *sql.Tx
-	ctx context.Context
-	m   map[string]*sql.Stmt
+	tx     *sql.Tx
+	ctx    context.Context
+	m      map[string]*sql.Stmt
+	sqlite bool
 }
 
 func (c *stmtCache) stmt(q string) (*sql.Stmt, error) {
 	if s, ok := c.m[q]; ok {
 		return s, nil
 	}
-	s, err := c.tx.PrepareContext(c.ctx, q)
+	text := q
+	if c.sqlite {
+		text = positional(q)
+	}
+	s, err := c.tx.PrepareContext(c.ctx, text)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ type Service struct {
 // 医保 bills (refreshed when bills arrive); education spending is unknown,
 // so zero.
 func CaseOf(subject registry.Person, members []registry.Person) policy.Case {
-	c := policy.Case{Subject: strconv.FormatInt(subject.ID, 10)}
+	c := policy.Case{Subject: strconv.FormatInt(subject.ID, 10), Members: make([]policy.Member, 0, len(members))}
 	for _, m := range members {
 		c.Members = append(c.Members, policy.Member{
 			ID: strconv.FormatInt(m.ID, 10), BirthDate: m.BirthDate, Sex: m.Sex, HukouDivision: m.HukouDivision,

@@ -95,7 +95,8 @@ func (s *Service) Simulate(ctx context.Context, by auth.Principal, over policy.O
 	}
 	type k struct{ program, district string }
 	acc := map[k]*SimRow{}
-	err := streamRows(ctx, s.Registry, by, from, batchPersons, func(rows []row, _ int, _ []int64) error {
+	err := streamRows(ctx, s.Registry, by, from, batchPersons, nil, func(b *batch) error {
+		rows := b.rows
 		n := len(rows)
 		cols, err := policy.NewColumns(n, fields)
 		if err != nil {

@@ -222,8 +222,37 @@ func (s *Set) EvaluateFacts(id string, f Facts, on time.Time, over Overrides) (*
 
 // envFor builds the expression environment for facts on a date.
 func (s *Set) envFor(f Facts, on time.Time, over Overrides) (map[string]any, map[string]UsedValue, error) {
-	env := map[string]any{"person": f.Person, "household": f.Household}
-	used := map[string]UsedValue{}
+	var ps *paramsOn
+	if len(over) == 0 {
+		if v, ok := s.params.Load(on); ok {
+			ps = v.(*paramsOn)
+		} else {
+			ps = s.paramsFor(on, nil)
+			if s.nParams.Add(1) <= maxCachedDates {
+				s.params.Store(on, ps)
+			}
+		}
+	} else {
+		ps = s.paramsFor(on, over)
+	}
+	env := make(map[string]any, len(ps.maps)+2)
+	env["person"], env["household"] = f.Person, f.Household
+	for id, m := range ps.maps {
+		env[id] = m
+	}
+	return env, ps.used, nil
+}
+
+// paramsOn are the parameter values of every policy on one date: per
+// policy a map for expressions, and each value with its source. Both are
+// read only once made, so evaluations share them.
+type paramsOn struct {
+	maps map[string]map[string]float64
+	used map[string]UsedValue
+}
+
+func (s *Set) paramsFor(on time.Time, over Overrides) *paramsOn {
+	ps := &paramsOn{maps: map[string]map[string]float64{}, used: map[string]UsedValue{}}
 	for id, p := range s.Policies {
 		m := make(map[string]float64, len(p.params))
 		for name, prm := range p.params {
@@ -239,11 +268,11 @@ func (s *Set) envFor(f Facts, on time.Time, over Overrides) (map[string]any, map
 				uv.Value, uv.Source, uv.Confirmed, uv.From = ov, "模拟测算设定值", false, on.Format(time.DateOnly)
 			}
 			m[name] = uv.Value
-			used[full] = uv
+			ps.used[full] = uv
 		}
-		env[id] = m
+		ps.maps[id] = m
 	}
-	return env, used, nil
+	return ps
 }
 
 // missingValue refuses a date on which a parameter the policy uses has no

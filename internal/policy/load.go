@@ -13,6 +13,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/expr-lang/expr"
@@ -64,7 +66,16 @@ type compiled struct {
 type Set struct {
 	Policies map[string]*Policy
 	order    []string
+	// params caches, per date, the parameter values every policy sees
+	// (time.Time → *paramsOn), for evaluations without overrides; at most
+	// maxCachedDates dates, so that callers asking about many dates do not
+	// grow it without end.
+	params  sync.Map
+	nParams atomic.Int32
 }
+
+// maxCachedDates bounds Set.params.
+const maxCachedDates = 256
 
 // IDs returns the policy IDs in order.
 func (s *Set) IDs() []string { return s.order }

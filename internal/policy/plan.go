@@ -32,6 +32,11 @@ type Columns struct {
 	N    int
 	cols map[string][]float64
 	Head []bool
+	// set lists the columns with their readers, for Set.
+	set []struct {
+		col []float64
+		get func(*Facts) float64
+	}
 }
 
 // factFields maps each numeric or boolean fact ("person.age") to a reader
@@ -73,7 +78,12 @@ func NewColumns(n int, fields []string) (*Columns, error) {
 		if _, ok := factFields[f]; !ok {
 			return nil, fmt.Errorf("policy: no numeric fact %s", f)
 		}
-		c.cols[f] = make([]float64, n)
+		col := make([]float64, n)
+		c.cols[f] = col
+		c.set = append(c.set, struct {
+			col []float64
+			get func(*Facts) float64
+		}{col, factFields[f]})
 	}
 	return c, nil
 }
@@ -83,8 +93,8 @@ func (c *Columns) Column(field string) []float64 { return c.cols[field] }
 
 // Set fills row i from derived facts.
 func (c *Columns) Set(i int, f *Facts, head bool) {
-	for name, col := range c.cols {
-		col[i] = factFields[name](f)
+	for _, x := range c.set {
+		x.col[i] = x.get(f)
 	}
 	c.Head[i] = head
 }

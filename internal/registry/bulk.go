@@ -221,17 +221,11 @@ func (l *Loader) writer() {
 		if l.s.db.Dialect == db.Postgres {
 			err = l.copyPostgres(b)
 		} else {
-			// Persons first, with the foreign key checked at commit: the
-			// persons triggers then find no household to mark stale, and
-			// the households arrive with their facts already encoded.
 			err = l.s.db.Tx(l.ctx, func(tx *sql.Tx) error {
-				if _, err := tx.ExecContext(l.ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+				if err := insertRows(l.ctx, tx, "households", householdCols, b.hh); err != nil {
 					return err
 				}
-				if err := insertRows(l.ctx, tx, "persons", personColsAll, b.pp); err != nil {
-					return err
-				}
-				return insertRows(l.ctx, tx, "households", householdCols, b.hh)
+				return insertRows(l.ctx, tx, "persons", personColsAll, b.pp)
 			})
 		}
 		if err != nil {
@@ -292,8 +286,8 @@ func (l *Loader) copyPostgres(b batch) error {
 			return err
 		}
 		defer tx.Rollback(l.ctx)
-		// The households carry their facts; the persons triggers, which
-		// would mark them stale, stand aside for this transaction.
+		// The households carry their facts; the persons triggers stand
+		// aside for this transaction.
 		if _, err := tx.Exec(l.ctx, `SET LOCAL minzheng.bulk_load = 'on'`); err != nil {
 			return err
 		}

@@ -95,10 +95,15 @@ func TestHouseholdFactsCache(t *testing.T) {
 		if _, err := d.ExecContext(ctx, `UPDATE persons SET death_date = '2025-01-01' WHERE household_id = 6`); err != nil {
 			t.Fatal(err)
 		}
-		check(map[int64]bool{1: true, 6: true})
+		// So does a new member (a newborn registered into household 9).
+		if _, err := f.svc.Create(ctx, xuhuiClerk, registry.NewPerson{Name: "新生儿", IDNumber: id("310104", "2025-07-01", 900), HukouDivision: "310104003001",
+			ResidenceDivision: "310104003001", HouseholdID: 9, Relation: "child"}); err != nil {
+			t.Fatal(err)
+		}
+		check(map[int64]bool{1: true, 6: true, 9: true})
 
 		if err := d.Tx(ctx, func(tx *sql.Tx) error {
-			return f.svc.RefreshFacts(ctx, tx, auth.System(), []int64{1, 6})
+			return f.svc.RefreshFacts(ctx, tx, auth.System(), []int64{1, 6, 9})
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -408,7 +408,15 @@ func (s *Service) insertPerson(ctx context.Context, tx *sql.Tx, x Person, number
 		x.HouseholdID, string(x.Relation), x.Name, s.suite.Index(number), s.suite.Seal([]byte(number)), x.IDMasked, x.BirthDate, x.Sex,
 		x.HukouDivision, x.ResidenceDivision, x.MonthlyIncome, x.DisabilityCategory, x.DisabilityGrade, death, boolInt(x.LivesAlone),
 		boolInt(x.WeakGuardianship), db.Now(x.CreatedAt), db.Now(x.UpdatedAt)).Scan(&id)
-	return id, err
+	if err != nil {
+		return 0, err
+	}
+	// A new member makes the household's stored facts stale (updates and
+	// deletes do so by trigger; the bulk loader writes the facts itself).
+	if _, err := tx.ExecContext(ctx, `UPDATE households SET facts = NULL WHERE id = $1`, x.HouseholdID); err != nil {
+		return 0, err
+	}
+	return id, nil
 }
 
 func boolInt(b bool) int {

@@ -2,12 +2,14 @@
 -- (relation, birth date, sex, divisions, income, disability, death),
 -- encoded per household by registry.EncodeFacts, so a whole-city run reads
 -- one row per household instead of eleven columns per person. It is a
--- cache of persons: any change to a person of the household sets it to
--- NULL (the triggers below), and the next proactive run writes it again.
+-- cache of persons: a change to or removal of a member sets it to NULL
+-- (the triggers below), as does a new member (registry's insertPerson; the
+-- bulk loader writes the facts of the households it creates), and the
+-- next proactive run writes it again.
 -- The triggers always write the household row (no "facts IS NOT NULL"), so
 -- a change waits for a run that holds the row lock while it rewrites the
--- facts, and clears them after. The bulk loader, which writes the facts
--- itself, sets minzheng.bulk_load for its transaction.
+-- facts, and clears them after. The bulk loader sets minzheng.bulk_load
+-- for its transaction, in case it ever updates persons.
 ALTER TABLE households ADD COLUMN facts BYTEA;
 
 CREATE FUNCTION persons_facts_stale() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -15,9 +17,7 @@ BEGIN
     IF current_setting('minzheng.bulk_load', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'INSERT' THEN
-        UPDATE households SET facts = NULL WHERE id IN (SELECT household_id FROM new_rows);
-    ELSIF TG_OP = 'DELETE' THEN
+    IF TG_OP = 'DELETE' THEN
         UPDATE households SET facts = NULL WHERE id IN (SELECT household_id FROM old_rows);
     ELSE
         UPDATE households SET facts = NULL
@@ -27,9 +27,12 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER persons_facts_ins AFTER INSERT ON persons
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION persons_facts_stale();
 CREATE TRIGGER persons_facts_upd AFTER UPDATE ON persons
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION persons_facts_stale();
 CREATE TRIGGER persons_facts_del AFTER DELETE ON persons
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION persons_facts_stale();
+
+-- The run reads each batch's entitlements by household: from the index
+-- alone (an index-only scan, once VACUUM has marked the pages visible).
+DROP INDEX entitlements_household;
+CREATE INDEX entitlements_household ON entitlements (household_id) INCLUDE (id, program, person_id, status, monthly_fen, proactive);
