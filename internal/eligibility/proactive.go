@@ -334,22 +334,25 @@ func (r *runner) flush() error {
 		}
 		tx := &stmtCache{tx: sqlTx, ctx: r.ctx, m: map[string]*sql.Stmt{}, sqlite: r.p.DB.Dialect == db.SQLite}
 		defer tx.close()
+		// Decisions, new entitlements and notices go in as multi-row
+		// INSERTs with their decision IDs reserved first; a run that
+		// grants to a whole city writes millions of them.
+		ids, err := db.ReserveIDs(r.ctx, sqlTx, r.p.DB.Dialect, "decisions", len(changes))
+		if err != nil {
+			return err
+		}
+		decisions := make([][]any, 0, len(changes))
+		var granted, notices [][]any
 		for i, c := range changes {
-			res, expl, hash := ex[i].res, ex[i].expl, ex[i].hash
-			var did int64
-			if err := tx.QueryRow(`INSERT INTO decisions (run_id, program, person_id, household_id, kind, as_of, fen_before, fen_after, policy_version, inputs_hash, explanation, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-				r.run, res.Program, c.row.person, c.row.household, c.kind, r.stats.AsOf, c.old.fen, c.fen, res.Version, hash, expl, r.now).Scan(&did); err != nil {
-				return fmt.Errorf("proactive: decision: %w", err)
-			}
+			res, did := ex[i].res, ids[i]
+			var until any
 			var text string
 			switch c.kind {
 			case "grant":
 				r.stats.Grants++
 				text = fmt.Sprintf("您已符合%s条件，自 %s 起每月发放 %s 元，无需申请（免申即享）。", res.Name, r.stats.AsOf, policy.Yuan(res.MonthlyAmount))
 				if c.old.id == 0 {
-					_, err = tx.Exec(`INSERT INTO entitlements (program, person_id, household_id, status, monthly_fen, since, proactive, decision_id, updated_at)
-						VALUES ($1, $2, $3, 'active', $4, $5, 1, $6, $7)`, res.Program, c.row.person, c.row.household, c.fen, r.stats.AsOf, did, r.now)
+					granted = append(granted, []any{res.Program, c.row.person, c.row.household, "active", c.fen, r.stats.AsOf, 1, did, r.now})
 				} else {
 					_, err = tx.Exec(`UPDATE entitlements SET status = 'active', monthly_fen = $1, since = $2, until = NULL, proactive = 1, decision_id = $3, updated_at = $4 WHERE id = $5`,
 						c.fen, r.stats.AsOf, did, r.now, c.old.id)
@@ -360,20 +363,21 @@ func (r *runner) flush() error {
 				_, err = tx.Exec(`UPDATE entitlements SET monthly_fen = $1, decision_id = $2, updated_at = $3 WHERE id = $4`, c.fen, did, r.now, c.old.id)
 			case "stop":
 				r.stats.Stops++
-				until := r.stats.AsOf
+				stop := r.stats.AsOf
 				if c.row.death != "" {
-					until = c.row.death
+					stop = c.row.death
 				}
-				text = fmt.Sprintf("您的%s自 %s 起停止发放，原因见决定书。", res.Name, until)
-				_, err = tx.Exec(`UPDATE entitlements SET status = 'stopped', until = $1, decision_id = $2, updated_at = $3 WHERE id = $4`, until, did, r.now, c.old.id)
-				if err == nil {
-					// The payroll recovers months paid beyond it (追缴).
-					_, err = tx.Exec(`UPDATE decisions SET until = $1 WHERE id = $2`, until, did)
-				}
+				// The decision carries the stop date: the payroll recovers
+				// months paid beyond it (追缴).
+				until = stop
+				text = fmt.Sprintf("您的%s自 %s 起停止发放，原因见决定书。", res.Name, stop)
+				_, err = tx.Exec(`UPDATE entitlements SET status = 'stopped', until = $1, decision_id = $2, updated_at = $3 WHERE id = $4`, stop, did, r.now, c.old.id)
 			}
 			if err != nil {
 				return fmt.Errorf("proactive: entitlement: %w", err)
 			}
+			decisions = append(decisions, []any{did, r.run, res.Program, c.row.person, c.row.household, c.kind, r.stats.AsOf, c.old.fen, c.fen,
+				res.Version, ex[i].hash, ex[i].expl, r.now, until})
 			if c.kind != "stop" {
 				if err := r.backPay(tx, c.plan.Policy.ID, c.row, res, c.old, did); err != nil {
 					return err
@@ -382,13 +386,28 @@ func (r *runner) flush() error {
 			if c.kind == "stop" && c.row.death != "" {
 				continue // no notice to a dead person
 			}
-			if _, err := tx.Exec(`INSERT INTO notices (person_id, decision_id, text, created_at) VALUES ($1, $2, $3, $4)`, c.row.person, did, text, r.now); err != nil {
-				return fmt.Errorf("proactive: notice: %w", err)
-			}
+			notices = append(notices, []any{c.row.person, did, text, r.now})
+		}
+		d := r.p.DB.Dialect
+		if err := db.InsertRows(r.ctx, sqlTx, d, "decisions", decisionCols, decisions); err != nil {
+			return fmt.Errorf("proactive: decisions: %w", err)
+		}
+		if err := db.InsertRows(r.ctx, sqlTx, d, "entitlements", grantCols, granted); err != nil {
+			return fmt.Errorf("proactive: entitlements: %w", err)
+		}
+		if err := db.InsertRows(r.ctx, sqlTx, d, "notices", noticeCols, notices); err != nil {
+			return fmt.Errorf("proactive: notices: %w", err)
 		}
 		return nil
 	})
 }
+
+var (
+	decisionCols = []string{"id", "run_id", "program", "person_id", "household_id", "kind", "as_of", "fen_before", "fen_after",
+		"policy_version", "inputs_hash", "explanation", "created_at", "until"}
+	grantCols  = []string{"program", "person_id", "household_id", "status", "monthly_fen", "since", "proactive", "decision_id", "updated_at"}
+	noticeCols = []string{"person_id", "decision_id", "text", "created_at"}
+)
 
 type key struct {
 	program string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -222,10 +221,10 @@ func (l *Loader) writer() {
 			err = l.copyPostgres(b)
 		} else {
 			err = l.s.db.Tx(l.ctx, func(tx *sql.Tx) error {
-				if err := insertRows(l.ctx, tx, "households", householdCols, b.hh); err != nil {
+				if err := db.InsertRows(l.ctx, tx, db.SQLite, "households", householdCols, b.hh); err != nil {
 					return err
 				}
-				return insertRows(l.ctx, tx, "persons", personColsAll, b.pp)
+				return db.InsertRows(l.ctx, tx, db.SQLite, "persons", personColsAll, b.pp)
 			})
 		}
 		if err != nil {
@@ -234,43 +233,6 @@ func (l *Loader) writer() {
 		}
 	}
 	l.done <- nil
-}
-
-// insertRows writes rows with multi-row INSERT statements of up to 100 rows
-// (SQLite allows 32,766 parameters per statement). It uses ? placeholders:
-// the driver resolves $N names one by one, which costs more than the insert
-// itself in statements this long.
-func insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
-	const per = 100
-	stmts := map[int]*sql.Stmt{}
-	defer func() {
-		for _, s := range stmts {
-			s.Close()
-		}
-	}()
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	args := make([]any, 0, per*len(cols))
-	for start := 0; start < len(rows); start += per {
-		part := rows[start:min(start+per, len(rows))]
-		st := stmts[len(part)]
-		if st == nil {
-			q := fmt.Sprintf("INSERT INTO %s (%s) VALUES %s", table, strings.Join(cols, ", "),
-				strings.TrimSuffix(strings.Repeat(one+", ", len(part)), ", "))
-			var err error
-			if st, err = tx.PrepareContext(ctx, q); err != nil {
-				return err
-			}
-			stmts[len(part)] = st
-		}
-		args = args[:0]
-		for _, r := range part {
-			args = append(args, r...)
-		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (l *Loader) copyPostgres(b batch) error {
