@@ -316,19 +316,32 @@ const chunk = 1000
 
 // matchPersons finds the persons of the records by the keyed hash of
 // their ID numbers.
+//
+// The records are looked up in the order of their hashes, so that each IN
+// list covers a narrow slice of the persons_id_hash index and its probes
+// land on pages the previous ones brought into the cache, instead of
+// descending the index of the whole city at random.
 func (w *writer) matchPersons(recs []Record) ([]match, error) {
+	type hashed struct {
+		h   string
+		rec *Record
+	}
+	all := make([]hashed, len(recs))
+	for i := range recs {
+		all[i] = hashed{string(w.s.Suite.Index(recs[i].Key)), &recs[i]}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].h < all[j].h })
 	var out []match
 	byHash := make(map[string][]*Record, chunk)
-	for start := 0; start < len(recs); start += chunk {
-		part := recs[start:min(start+chunk, len(recs))]
+	for start := 0; start < len(all); start += chunk {
+		part := all[start:min(start+chunk, len(all))]
 		clear(byHash)
 		args := make([]any, 0, len(part))
-		for i := range part {
-			h := w.s.Suite.Index(part[i].Key)
-			if _, ok := byHash[string(h)]; !ok {
-				args = append(args, h)
+		for _, x := range part {
+			if _, ok := byHash[x.h]; !ok {
+				args = append(args, []byte(x.h))
 			}
-			byHash[string(h)] = append(byHash[string(h)], &part[i])
+			byHash[x.h] = append(byHash[x.h], x.rec)
 		}
 		rows, err := w.query(`SELECT id_hash, id, household_id, residence_division, birth_date, death_date FROM persons WHERE id_hash IN (`+ph(w.s.DB.Dialect, 1, len(args))+`)`, args...)
 		if err != nil {
@@ -693,10 +706,16 @@ func (w *writer) medicalExpenses(ms []match) error {
 			persons = append(persons, person{m.person, m.household})
 		}
 	}
+	// In ID order (households follow the same order), the updates walk
+	// the persons table and the sums read feed_facts from one end to the
+	// other instead of touching pages at random.
+	sort.Slice(persons, func(i, j int) bool { return persons[i].id < persons[j].id })
 	var stmt *sql.Stmt
 	if w.s.DB.Dialect != db.Postgres {
 		var err error
-		if stmt, err = w.tx.PrepareContext(w.ctx, `UPDATE persons SET monthly_medical_expense = $1, updated_at = $2 WHERE id = $3 AND monthly_medical_expense <> $1`); err != nil {
+		// "?" placeholders: SQLite's driver looks numbered names up on
+		// every bind, which costs more than this update.
+		if stmt, err = w.tx.PrepareContext(w.ctx, `UPDATE persons SET monthly_medical_expense = ?, updated_at = ? WHERE id = ? AND monthly_medical_expense <> ?`); err != nil {
 			return err
 		}
 		defer stmt.Close()
@@ -752,7 +771,7 @@ func (w *writer) medicalExpenses(ms []match) error {
 			continue
 		}
 		for i := range ids {
-			r, err := stmt.ExecContext(w.ctx, values[i], updated, ids[i])
+			r, err := stmt.ExecContext(w.ctx, values[i], updated, ids[i], values[i])
 			if err != nil {
 				return fmt.Errorf("monitor: medical expense of %d: %w", ids[i], err)
 			}
