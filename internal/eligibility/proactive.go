@@ -52,6 +52,9 @@ type RunStats struct {
 	Seconds      float64 `json:"seconds"`
 }
 
+// readSlice is how many household IDs one read query of a run covers.
+const readSlice = 50000
+
 // batchPersons is how many persons a run evaluates and writes at a time.
 const batchPersons = 20000
 
@@ -202,7 +205,7 @@ func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, o
 					return false
 				}
 			}
-			err := reg.StreamHouseholdRange(ctx, by, lo, hi, func(hid int64, members []registry.Person, isStale bool) error {
+			each := func(hid int64, members []registry.Person, isStale bool) error {
 				households++
 				if isStale {
 					stale = append(stale, hid)
@@ -215,7 +218,15 @@ func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, o
 					return ctx.Err()
 				}
 				return nil
-			})
+			}
+			// One query per slice of households, each its own short read
+			// transaction: a reader holding one snapshot for the whole run
+			// would stop SQLite from checkpointing the run's writes, and
+			// its WAL would grow to the size of everything written.
+			var err error
+			for from := lo; from <= hi && err == nil; from += readSlice {
+				err = reg.StreamHouseholdRange(ctx, by, from, min(from+readSlice-1, hi), each)
+			}
 			if err == nil && len(rows) > 0 {
 				send()
 			}
