@@ -12,7 +12,6 @@ import (
 	"math"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -343,8 +342,8 @@ func (r *runner) flush() error {
 		if err := r.p.Registry.RefreshFacts(r.ctx, sqlTx, r.by, r.stale); err != nil {
 			return err
 		}
-		tx := &stmtCache{tx: sqlTx, ctx: r.ctx, m: map[string]*sql.Stmt{}, sqlite: r.p.DB.Dialect == db.SQLite}
-		defer tx.close()
+		tx := r.p.DB.Stmts(r.ctx, sqlTx)
+		defer tx.Close()
 		// Decisions, new entitlements and notices go in as multi-row
 		// INSERTs with their decision IDs reserved first; a run that
 		// grants to a whole city writes millions of them.
@@ -487,7 +486,7 @@ func (p *Proactive) Household(ctx context.Context, by auth.Principal, personID i
 // month minus what was paid then (the old amount, or nothing). The first
 // run is not retroactive. Facts are taken as they are now: the register
 // keeps no monthly history of them yet.
-func (r *runner) backPay(tx *stmtCache, program string, rw *row, res *policy.Result, old entitlement, decision int64) error {
+func (r *runner) backPay(tx *db.Stmts, program string, rw *row, res *policy.Result, old entitlement, decision int64) error {
 	runMonth := time.Date(r.on.Year(), r.on.Month(), 1, 0, 0, 0, 0, time.UTC)
 	if r.prevAsOf.IsZero() {
 		return nil
@@ -527,31 +526,6 @@ func (r *runner) backPay(tx *stmtCache, program string, rw *row, res *policy.Res
 		r.stats.BackPayTotal += float64(diff) / 100
 	}
 	return nil
-}
-
-// positional rewrites $1, $2 … $n to ? when they appear in that order,
-// each once: SQLite's driver looks numbered names up on every bind, which
-// costs more than a short INSERT. Otherwise q is returned as it is.
-func positional(q string) string {
-	var b strings.Builder
-	next := 1
-	for i := 0; i < len(q); i++ {
-		if q[i] != '$' {
-			b.WriteByte(q[i])
-			continue
-		}
-		j := i + 1
-		for j < len(q) && q[j] >= '0' && q[j] <= '9' {
-			j++
-		}
-		if n, err := strconv.Atoi(q[i+1 : j]); err != nil || n != next {
-			return q
-		}
-		next++
-		b.WriteByte('?')
-		i = j - 1
-	}
-	return b.String()
 }
 
 // parallel calls fn(0) … fn(n-1) on every core and returns the first error.
@@ -612,60 +586,6 @@ func (p *Proactive) newRunner(ctx context.Context, on time.Time) (*runner, error
 	}
 	return r, nil
 }
-
-// stmtCache prepares each statement once per transaction: a batch writes
-// the same few statements thousands of times, and preparing them again
-// each time costs more than running them.
-type stmtCache struct {
-	tx     *sql.Tx
-	ctx    context.Context
-	m      map[string]*sql.Stmt
-	sqlite bool
-}
-
-func (c *stmtCache) stmt(q string) (*sql.Stmt, error) {
-	if s, ok := c.m[q]; ok {
-		return s, nil
-	}
-	text := q
-	if c.sqlite {
-		text = positional(q)
-	}
-	s, err := c.tx.PrepareContext(c.ctx, text)
-	if err != nil {
-		return nil, err
-	}
-	c.m[q] = s
-	return s, nil
-}
-
-// Exec runs q with args.
-func (c *stmtCache) Exec(q string, args ...any) (sql.Result, error) {
-	s, err := c.stmt(q)
-	if err != nil {
-		return nil, err
-	}
-	return s.ExecContext(c.ctx, args...)
-}
-
-// QueryRow runs q for one row; preparation errors surface from Scan.
-func (c *stmtCache) QueryRow(q string, args ...any) interface{ Scan(...any) error } {
-	s, err := c.stmt(q)
-	if err != nil {
-		return errRow{err}
-	}
-	return s.QueryRowContext(c.ctx, args...)
-}
-
-func (c *stmtCache) close() {
-	for _, s := range c.m {
-		s.Close()
-	}
-}
-
-type errRow struct{ err error }
-
-func (e errRow) Scan(...any) error { return e.err }
 
 // appendHousehold derives the facts of every member of a household as of
 // on and appends one row per member. The head is the member recorded as

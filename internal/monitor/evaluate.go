@@ -62,7 +62,12 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 	if s.DibaoStandard != nil {
 		standard = s.DibaoStandard(now)
 	}
-	r := &raiser{s: s, ctx: ctx, tx: tx, now: now, batch: batch, assignees: map[string]string{}}
+	r := &raiser{s: s, ctx: ctx, tx: tx, st: s.DB.Stmts(ctx, tx), now: now, batch: batch, assignees: map[string]string{}}
+	defer r.st.Close()
+	codes := make([]string, 0, len(rules))
+	for _, rule := range rules {
+		codes = append(codes, rule.Code)
+	}
 	raised := 0
 	for start := 0; start < len(persons); start += chunk {
 		subs, err := s.subjects(ctx, tx, persons[start:min(start+chunk, len(persons))], feed, now)
@@ -73,7 +78,7 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 		for _, sb := range subs {
 			hh = append(hh, sb.household)
 		}
-		recent, err := recentWarnings(ctx, s.DB.Dialect, tx, hh, now.AddDate(0, 0, -maxSuppress))
+		recent, err := recentWarnings(ctx, s.DB.Dialect, tx, codes, hh, now.AddDate(0, 0, -maxSuppress))
 		if err != nil {
 			return raised, err
 		}
@@ -314,16 +319,23 @@ type warnKey struct {
 	household int64
 }
 
-func recentWarnings(ctx context.Context, d db.Dialect, tx *sql.Tx, households []int64, since time.Time) (map[warnKey]time.Time, error) {
+// The rule codes lead the condition so that the lookup walks the index on
+// (rule_code, household_id, raised_at) instead of every warning raised in
+// the window, which grows as a large feed raises them.
+func recentWarnings(ctx context.Context, d db.Dialect, tx *sql.Tx, codes []string, households []int64, since time.Time) (map[warnKey]time.Time, error) {
 	out := map[warnKey]time.Time{}
-	if len(households) == 0 {
+	if len(households) == 0 || len(codes) == 0 {
 		return out, nil
 	}
 	args := []any{db.Now(since)}
+	for _, c := range codes {
+		args = append(args, c)
+	}
 	for _, h := range households {
 		args = append(args, h)
 	}
-	err := scanEach(ctx, tx, `SELECT rule_code, household_id, MAX(raised_at) FROM warnings WHERE raised_at >= $1 AND household_id IN (`+ph(d, 2, len(households))+`) GROUP BY rule_code, household_id`,
+	err := scanEach(ctx, tx, `SELECT rule_code, household_id, MAX(raised_at) FROM warnings WHERE raised_at >= $1 AND rule_code IN (`+ph(d, 2, len(codes))+`)
+		AND household_id IN (`+ph(d, 2+len(codes), len(households))+`) GROUP BY rule_code, household_id`,
 		args, func(r *sql.Rows) error {
 			var k warnKey
 			var at string
@@ -341,6 +353,7 @@ type raiser struct {
 	s         *Service
 	ctx       context.Context
 	tx        *sql.Tx
+	st        *db.Stmts
 	now       time.Time
 	batch     int64
 	assignees map[string]string
@@ -375,7 +388,7 @@ func (r *raiser) raise(rule *compiled, sb subject) error {
 		batch = r.batch
 	}
 	var wid int64
-	err := r.tx.QueryRowContext(r.ctx, `INSERT INTO warnings (rule_code, rule_name, severity, person_id, household_id, division, district, reason, data, batch, raised_at)
+	err := r.st.QueryRow(`INSERT INTO warnings (rule_code, rule_name, severity, person_id, household_id, division, district, reason, data, batch, raised_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 		rule.Code, rule.Name, string(rule.Severity), sb.person, sb.household, sb.residence, district, why, string(data), batch, db.Now(r.now)).Scan(&wid)
 	if err != nil {
@@ -384,7 +397,7 @@ func (r *raiser) raise(rule *compiled, sb subject) error {
 	if _, err := events.Append(r.ctx, r.tx, events.WarningRaised, sb.person, sb.residence, map[string]any{"warning": wid, "rule": rule.Code, "severity": rule.Severity}, r.now); err != nil {
 		return err
 	}
-	_, err = r.s.insertTask(r.ctx, r.tx, Task{Kind: TaskWarning, WarningID: wid, PersonID: sb.person, HouseholdID: sb.household, Division: sb.residence,
+	_, err = r.s.insertTask(r.ctx, r.tx, r.st, Task{Kind: TaskWarning, WarningID: wid, PersonID: sb.person, HouseholdID: sb.household, Division: sb.residence,
 		District: district, Severity: rule.Severity, Title: rule.Name, Reason: why, DueAt: r.now.Add(rule.Severity.Deadline()), CreatedAt: r.now}, r.assignees)
 	return err
 }

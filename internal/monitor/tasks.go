@@ -18,7 +18,7 @@ import (
 
 // insertTask writes a task, routed to the adviser whose jurisdiction is
 // the closest above its division (cached in assignees for a batch).
-func (s *Service) insertTask(ctx context.Context, tx *sql.Tx, t Task, assignees map[string]string) (int64, error) {
+func (s *Service) insertTask(ctx context.Context, tx *sql.Tx, st *db.Stmts, t Task, assignees map[string]string) (int64, error) {
 	who, ok := assignees[t.Division]
 	if !ok {
 		var cands []any
@@ -43,7 +43,7 @@ func (s *Service) insertTask(ctx context.Context, tx *sql.Tx, t Task, assignees 
 		warning = t.WarningID
 	}
 	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO monitor_tasks (kind, warning_id, person_id, household_id, division, district, assignee, severity, title, reason, status, due_at, created_at)
+	err := st.QueryRow(`INSERT INTO monitor_tasks (kind, warning_id, person_id, household_id, division, district, assignee, severity, title, reason, status, due_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12) RETURNING id`,
 		t.Kind, warning, t.PersonID, t.HouseholdID, t.Division, t.District, who, string(t.Severity), t.Title, t.Reason, db.Now(t.DueAt), db.Now(t.CreatedAt)).Scan(&id)
 	if err != nil {
@@ -486,6 +486,8 @@ func (s *Service) WeatherSweep(ctx context.Context, p auth.Principal, kind strin
 	born := now.AddDate(-60, 0, 0).Format(time.DateOnly)
 	created := 0
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		st := s.DB.Stmts(ctx, tx)
+		defer st.Close()
 		assignees := map[string]string{}
 		seen := map[int64]bool{}
 		for _, d := range districts {
@@ -520,7 +522,7 @@ func (s *Service) WeatherSweep(ctx context.Context, p auth.Principal, kind strin
 			for _, t := range subs {
 				t.Kind, t.District, t.Severity = TaskWeather, districtOf(t.Division), High
 				t.DueAt, t.CreatedAt = now.Add(24*time.Hour), now
-				if _, err := s.insertTask(ctx, tx, t, assignees); err != nil {
+				if _, err := s.insertTask(ctx, tx, st, t, assignees); err != nil {
 					return err
 				}
 				created++

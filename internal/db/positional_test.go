@@ -1,4 +1,4 @@
-package eligibility
+package db
 
 import "testing"
 
@@ -11,8 +11,8 @@ func TestPositional(t *testing.T) {
 		`SELECT 1`:                                                  `SELECT 1`,
 		`INSERT INTO t VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`: `INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 	} {
-		if got := positional(q); got != want {
-			t.Errorf("positional(%q) = %q, want %q", q, got, want)
+		if got := Positional(q); got != want {
+			t.Errorf("Positional(%q) = %q, want %q", q, got, want)
 		}
 	}
 }
