@@ -318,7 +318,7 @@ func firstLine(s string) string {
 
 // benchLine matches a line of go test -bench output, e.g.
 // "BenchmarkThreeRulesPlan-2   3   512345678 ns/op   20.49 ns/person".
-var benchLine = regexp.MustCompile(`^Benchmark(\w+?)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op(?:\s+([\d.]+) ns/person)?`)
+var benchLine = regexp.MustCompile(`^Benchmark([\w/-]+?)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op(?:\s+([\d.]+) ns/person)?`)
 
 // runPlan measures minzheng's batch plan. The policy package is internal
 // to the main module, which this module may not import (and the main
@@ -349,9 +349,10 @@ func runPlan(rep *report, n, runs int, mainDir string) error {
 		}
 		ns, _ := strconv.ParseFloat(m[3], 64)
 		name := map[string]string{
-			"ThreeRulesHandLoop": "hand loop in go test (BenchmarkThreeRulesHandLoop)",
-			"ThreeRulesPlan":     "minzheng batch plan, three rules (BenchmarkThreeRulesPlan)",
-			"AllProgrammesPlan":  "minzheng batch plan, all programmes (BenchmarkAllProgrammesPlan)",
+			"ThreeRulesHandLoop":             "hand loop in go test (BenchmarkThreeRulesHandLoop)",
+			"ThreeRulesPlan":                 "minzheng batch plan, three rules (BenchmarkThreeRulesPlan)",
+			"AllProgrammesPlan/one-pass":     "minzheng batch plan, all programmes in one pass (BenchmarkAllProgrammesPlan/one-pass)",
+			"AllProgrammesPlan/plan-by-plan": "minzheng batch plan, all programmes plan by plan (BenchmarkAllProgrammesPlan/plan-by-plan)",
 		}[m[1]]
 		if name == "" {
 			continue
