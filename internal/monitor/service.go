@@ -68,6 +68,7 @@ func BatchIDOf(t FeedType, content []byte) string {
 // match is a record matched to a person.
 type match struct {
 	rec       *Record
+	key       string // the fact key (Record.factKey), made once
 	person    int64
 	household int64
 	residence string
@@ -486,6 +487,9 @@ func (w *writer) facts(recs []Record) ([]match, error) {
 		}
 		return ms[i].person < ms[j].person
 	})
+	for i := range ms {
+		ms[i].key = ms[i].rec.factKey(w.req.Type, ms[i].person)
+	}
 	// Facts already on record.
 	known, err := w.knownFacts(ms)
 	if err != nil {
@@ -493,7 +497,7 @@ func (w *writer) facts(recs []Record) ([]match, error) {
 	}
 	fresh := ms[:0]
 	for _, m := range ms {
-		if known[m.rec.factKey(w.req.Type, m.person)] {
+		if known[m.key] {
 			w.res.Duplicates++
 			w.problem(m.rec.Line, "duplicate", "该信息已在此前批次中接收")
 			continue
@@ -528,7 +532,7 @@ func (w *writer) knownFacts(ms []match) (map[string]bool, error) {
 		args := make([]any, 0, len(part)+1)
 		args = append(args, string(w.req.Type))
 		for _, m := range part {
-			args = append(args, m.rec.factKey(w.req.Type, m.person))
+			args = append(args, m.key)
 		}
 		rows, err := w.query(`SELECT fact_key FROM feed_facts WHERE feed_type = $1 AND fact_key IN (`+ph(w.s.DB.Dialect, 2, len(part))+`)`, args...)
 		if err != nil {
@@ -593,7 +597,7 @@ func (w *writer) insertFacts(ms []match) error {
 			case Call:
 				detail = m.rec.Hour.UTC().Format(time.RFC3339) + "|" + m.rec.Detail
 			}
-			args = append(args, w.batchID, string(w.req.Type), m.rec.factKey(w.req.Type, m.person), m.person, m.household, w.req.Source,
+			args = append(args, w.batchID, string(w.req.Type), m.key, m.person, m.household, w.req.Source,
 				m.rec.ValidFrom, to, m.rec.Amount, detail, created)
 		}
 		var err error
