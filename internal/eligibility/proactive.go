@@ -93,10 +93,7 @@ type runner struct {
 	run      int64
 	prevAsOf time.Time // the date of the last finished run; zero for none
 	stats    RunStats
-	rows     []row
-	stale    []int64             // households of rows whose stored facts are to be written again
-	cur      map[key]entitlement // the rows' current entitlements, when already loaded
-	by       auth.Principal
+	by       auth.Principal // who runs it, for RefreshFacts
 	now      string
 }
 
@@ -125,10 +122,10 @@ func (p *Proactive) Run(ctx context.Context, by auth.Principal, on time.Time, pr
 		b.current, err = r.current(b.rows[0].household, b.rows[len(b.rows)-1].household)
 		return err
 	}
+	r.by = by
 	err = streamRows(ctx, p.Registry, by, on, batchPersons, load, func(b *batch) error {
-		r.rows, r.stale, r.by, r.cur = b.rows, b.stale, by, b.current
 		r.stats.Households += b.households
-		if err := r.flush(); err != nil {
+		if err := r.flush(b); err != nil {
 			return err
 		}
 		if time.Since(last) > 500*time.Millisecond {
@@ -161,9 +158,10 @@ var readers = max(1, runtime.GOMAXPROCS(0))
 // streamRows reads the whole register household by household, derives each
 // person's facts as of on, and hands them to fn in batches of about size
 // persons (whole households, consecutive IDs), with the number of
-// households in the batch and those whose stored facts were stale. Reading and deriving run on their own
-// goroutines, ahead of fn, so they use every core; fn runs on the caller's
-// goroutine, one batch at a time, in no set order between readers.
+// households in the batch and those whose stored facts were stale.
+// Reading and deriving run on their own goroutines, ahead of fn, so they
+// use every core; fn runs on the caller's goroutine, one batch at a time,
+// in no set order between readers.
 //
 // prepare, when not nil, runs on the reader's goroutine for each batch
 // before it is handed on.
@@ -254,10 +252,12 @@ func streamRows(ctx context.Context, reg *registry.Service, by auth.Principal, o
 	return failed
 }
 
-// flush evaluates the buffered rows with the batch plans and writes the
-// differences with the current entitlements in one transaction.
-func (r *runner) flush() error {
-	n := len(r.rows)
+// flush evaluates a batch with the plans and writes the differences with
+// the current entitlements, and the batch's stale facts records, in one
+// transaction.
+func (r *runner) flush(b *batch) error {
+	rows := b.rows
+	n := len(rows)
 	if n == 0 {
 		return nil
 	}
@@ -265,13 +265,13 @@ func (r *runner) flush() error {
 	if err != nil {
 		return err
 	}
-	for i := range r.rows {
-		cols.Set(i, &r.rows[i].facts, r.rows[i].head)
+	for i := range rows {
+		cols.Set(i, &rows[i].facts, rows[i].head)
 	}
-	current := r.cur
+	current := b.current
 	if current == nil {
 		var err error
-		if current, err = r.current(r.rows[0].household, r.rows[n-1].household); err != nil {
+		if current, err = r.current(rows[0].household, rows[n-1].household); err != nil {
 			return err
 		}
 	}
@@ -291,11 +291,11 @@ func (r *runner) flush() error {
 	for j, pl := range r.plans {
 		eligible, amount := eligibleOf[j], amountOf[j]
 		household := pl.Policy.Entity == "household"
-		for i := range r.rows {
-			if household && !r.rows[i].head {
+		for i := range rows {
+			if household && !rows[i].head {
 				continue
 			}
-			cur, has := current[key{pl.Policy.ID, r.rows[i].person}]
+			cur, has := current[key{pl.Policy.ID, rows[i].person}]
 			if has && cur.applied {
 				continue // decided on an application: its chain owns it
 			}
@@ -303,16 +303,16 @@ func (r *runner) flush() error {
 			f := fen(amount[i])
 			switch {
 			case eligible[i] && !active:
-				changes = append(changes, change{pl, &r.rows[i], "grant", cur, f})
+				changes = append(changes, change{pl, &rows[i], "grant", cur, f})
 			case eligible[i] && active && cur.fen != f:
-				changes = append(changes, change{pl, &r.rows[i], "change", cur, f})
+				changes = append(changes, change{pl, &rows[i], "change", cur, f})
 			case !eligible[i] && active:
-				changes = append(changes, change{pl, &r.rows[i], "stop", cur, 0})
+				changes = append(changes, change{pl, &rows[i], "stop", cur, 0})
 			}
 		}
 	}
 	r.stats.Persons += n
-	if len(changes) == 0 && len(r.stale) == 0 {
+	if len(changes) == 0 && len(b.stale) == 0 {
 		return nil
 	}
 	// The explanations (the interpreted, explained evaluation, its JSON and
@@ -339,7 +339,7 @@ func (r *runner) flush() error {
 		return err
 	}
 	return r.p.DB.Tx(r.ctx, func(sqlTx *sql.Tx) error {
-		if err := r.p.Registry.RefreshFacts(r.ctx, sqlTx, r.by, r.stale); err != nil {
+		if err := r.p.Registry.RefreshFacts(r.ctx, sqlTx, r.by, b.stale); err != nil {
 			return err
 		}
 		tx := r.p.DB.Stmts(r.ctx, sqlTx)
@@ -470,9 +470,8 @@ func (p *Proactive) Household(ctx context.Context, by auth.Principal, personID i
 	if err != nil {
 		return RunStats{}, err
 	}
-	r.rows = appendHousehold(r.rows, members[0].HouseholdID, members, on)
 	r.stats.Households = 1
-	if err := r.flush(); err != nil {
+	if err := r.flush(&batch{rows: appendHousehold(nil, members[0].HouseholdID, members, on), households: 1}); err != nil {
 		return r.stats, err
 	}
 	r.stats.Seconds = time.Since(start).Seconds()

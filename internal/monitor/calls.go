@@ -36,7 +36,7 @@ func (w *writer) calls(ms []match) error {
 		t := Task{Kind: TaskCall, PersonID: m.person, HouseholdID: m.household, Division: street, District: districtOf(street), Severity: Urgent,
 			Title: "一键通呼叫：" + kind, Reason: fmt.Sprintf("%s 设备 %s 发出%s，请立即响应", m.rec.Hour.In(shanghai).Format("2006-01-02 15:04"), m.rec.Key, kind),
 			DueAt: m.rec.Hour.Add(CallResponseTime), CreatedAt: m.rec.Hour}
-		if _, err := w.s.insertTask(w.ctx, w.tx, st, t, assignees); err != nil {
+		if _, err := w.s.insertTask(st, t, assignees); err != nil {
 			return err
 		}
 	}

@@ -397,7 +397,7 @@ func (r *raiser) raise(rule *compiled, sb subject) error {
 	if _, err := events.Append(r.ctx, r.tx, events.WarningRaised, sb.person, sb.residence, map[string]any{"warning": wid, "rule": rule.Code, "severity": rule.Severity}, r.now); err != nil {
 		return err
 	}
-	_, err = r.s.insertTask(r.ctx, r.tx, r.st, Task{Kind: TaskWarning, WarningID: wid, PersonID: sb.person, HouseholdID: sb.household, Division: sb.residence,
+	_, err = r.s.insertTask(r.st, Task{Kind: TaskWarning, WarningID: wid, PersonID: sb.person, HouseholdID: sb.household, Division: sb.residence,
 		District: district, Severity: rule.Severity, Title: rule.Name, Reason: why, DueAt: r.now.Add(rule.Severity.Deadline()), CreatedAt: r.now}, r.assignees)
 	return err
 }

@@ -18,7 +18,7 @@ import (
 
 // insertTask writes a task, routed to the adviser whose jurisdiction is
 // the closest above its division (cached in assignees for a batch).
-func (s *Service) insertTask(ctx context.Context, tx *sql.Tx, st *db.Stmts, t Task, assignees map[string]string) (int64, error) {
+func (s *Service) insertTask(st *db.Stmts, t Task, assignees map[string]string) (int64, error) {
 	who, ok := assignees[t.Division]
 	if !ok {
 		var cands []any
@@ -28,7 +28,7 @@ func (s *Service) insertTask(ctx context.Context, tx *sql.Tx, st *db.Stmts, t Ta
 			}
 		}
 		if len(cands) > 0 {
-			err := tx.QueryRowContext(ctx, `SELECT name FROM users WHERE role = 'adviser' AND disabled = 0 AND division IN (`+ph(s.DB.Dialect, 1, len(cands))+`)
+			err := st.QueryRow(`SELECT name FROM users WHERE role = 'adviser' AND disabled = 0 AND division IN (`+ph(s.DB.Dialect, 1, len(cands))+`)
 				ORDER BY LENGTH(division) DESC, id LIMIT 1`, cands...).Scan(&who)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return 0, fmt.Errorf("monitor: route task: %w", err)
@@ -522,7 +522,7 @@ func (s *Service) WeatherSweep(ctx context.Context, p auth.Principal, kind strin
 			for _, t := range subs {
 				t.Kind, t.District, t.Severity = TaskWeather, districtOf(t.Division), High
 				t.DueAt, t.CreatedAt = now.Add(24*time.Hour), now
-				if _, err := s.insertTask(ctx, tx, st, t, assignees); err != nil {
+				if _, err := s.insertTask(st, t, assignees); err != nil {
 					return err
 				}
 				created++

@@ -248,11 +248,6 @@ func (l *Loader) copyPostgres(b batch) error {
 			return err
 		}
 		defer tx.Rollback(l.ctx)
-		// The households carry their facts; the persons triggers stand
-		// aside for this transaction.
-		if _, err := tx.Exec(l.ctx, `SET LOCAL minzheng.bulk_load = 'on'`); err != nil {
-			return err
-		}
 		if _, err := tx.CopyFrom(l.ctx, pgx.Identifier{"households"}, householdCols, pgx.CopyFromRows(b.hh)); err != nil {
 			return err
 		}

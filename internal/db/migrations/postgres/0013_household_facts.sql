@@ -8,15 +8,11 @@
 -- next proactive run writes it again.
 -- The triggers always write the household row (no "facts IS NOT NULL"), so
 -- a change waits for a run that holds the row lock while it rewrites the
--- facts, and clears them after. The bulk loader sets minzheng.bulk_load
--- for its transaction, in case it ever updates persons.
+-- facts, and clears them after.
 ALTER TABLE households ADD COLUMN facts BYTEA;
 
 CREATE FUNCTION persons_facts_stale() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF current_setting('minzheng.bulk_load', true) = 'on' THEN
-        RETURN NULL;
-    END IF;
     IF TG_OP = 'DELETE' THEN
         UPDATE households SET facts = NULL WHERE id IN (SELECT household_id FROM old_rows);
     ELSE
