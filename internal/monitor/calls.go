@@ -21,9 +21,9 @@ const CallResponseTime = 30 * time.Minute
 // service centre (社区综合为老服务中心) of the caller's street; the response
 // clock starts at the moment of the call.
 func (w *writer) calls(ms []match) error {
-	assignees := map[string]string{}
 	st := w.s.DB.Stmts(w.ctx, w.tx)
 	defer st.Close()
+	ts := make([]Task, 0, len(ms))
 	for _, m := range ms {
 		street := m.residence
 		if len(street) > 9 {
@@ -36,11 +36,9 @@ func (w *writer) calls(ms []match) error {
 		t := Task{Kind: TaskCall, PersonID: m.person, HouseholdID: m.household, Division: street, District: districtOf(street), Severity: Urgent,
 			Title: "一键通呼叫：" + kind, Reason: fmt.Sprintf("%s 设备 %s 发出%s，请立即响应", m.rec.Hour.In(shanghai).Format("2006-01-02 15:04"), m.rec.Key, kind),
 			DueAt: m.rec.Hour.Add(CallResponseTime), CreatedAt: m.rec.Hour}
-		if _, err := w.s.insertTask(st, t, assignees); err != nil {
-			return err
-		}
+		ts = append(ts, t)
 	}
-	return nil
+	return w.s.insertTasks(w.ctx, w.tx, st, ts, map[string]string{})
 }
 
 // Respond records that the service centre has responded to a call (or

@@ -20,6 +20,10 @@ type subject struct {
 	env       Env
 }
 
+// subjectsPerLoad is how many persons evaluate loads at a time (a
+// variable so that tests can make it small).
+var subjectsPerLoad = chunk
+
 // evaluate runs the feed's rules for the people touched and raises a
 // warning (and its task) for every rule that matches, unless the same rule
 // warned about the household within its suppression window. meters holds
@@ -62,15 +66,17 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 	if s.DibaoStandard != nil {
 		standard = s.DibaoStandard(now)
 	}
-	r := &raiser{s: s, ctx: ctx, tx: tx, st: s.DB.Stmts(ctx, tx), now: now, batch: batch, assignees: map[string]string{}}
-	defer r.st.Close()
+	r := &raiser{s: s, ctx: ctx, tx: tx, now: now, batch: batch}
 	codes := make([]string, 0, len(rules))
 	for _, rule := range rules {
 		codes = append(codes, rule.Code)
 	}
 	raised := 0
-	for start := 0; start < len(persons); start += chunk {
-		subs, err := s.subjects(ctx, tx, persons[start:min(start+chunk, len(persons))], feed, now)
+	// The warnings of this evaluation are written at its end, so the
+	// suppression window knows them from here until then.
+	raisedNow := map[warnKey]bool{}
+	for start := 0; start < len(persons); start += subjectsPerLoad {
+		subs, err := s.subjects(ctx, tx, persons[start:min(start+subjectsPerLoad, len(persons))], feed, now)
 		if err != nil {
 			return raised, err
 		}
@@ -92,7 +98,8 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 				if !inPopulation(rule.Population, &sb.env) {
 					continue
 				}
-				if last, ok := recent[warnKey{rule.Code, sb.household}]; ok && now.Sub(last) < time.Duration(rule.SuppressDays)*24*time.Hour {
+				key := warnKey{rule.Code, sb.household}
+				if last, ok := recent[key]; raisedNow[key] && rule.SuppressDays > 0 || ok && now.Sub(last) < time.Duration(rule.SuppressDays)*24*time.Hour {
 					continue
 				}
 				ok, err := rule.match(&sb.env)
@@ -102,15 +109,13 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 				if !ok {
 					continue
 				}
-				if err := r.raise(rule, sb); err != nil {
-					return raised, err
-				}
-				recent[warnKey{rule.Code, sb.household}] = now
+				r.raise(rule, sb)
+				raisedNow[key] = true
 				raised++
 			}
 		}
 	}
-	return raised, nil
+	return raised, r.flush()
 }
 
 // recipientHouseholds returns which households of the matches hold an
@@ -348,15 +353,22 @@ func recentWarnings(ctx context.Context, d db.Dialect, tx *sql.Tx, codes []strin
 	return out, err
 }
 
-// raiser writes warnings and their tasks.
+// raiser collects the warnings of an evaluation and writes them, their
+// warning.raised events and their tasks when flushed, as multi-row
+// INSERTs (a feed of a million bills can raise a hundred thousand).
 type raiser struct {
-	s         *Service
-	ctx       context.Context
-	tx        *sql.Tx
-	st        *db.Stmts
-	now       time.Time
-	batch     int64
-	assignees map[string]string
+	s       *Service
+	ctx     context.Context
+	tx      *sql.Tx
+	now     time.Time
+	batch   int64
+	pending []pendingWarning
+}
+
+// pendingWarning is a warning not yet written.
+type pendingWarning struct {
+	rule *compiled
+	sb   subject
 }
 
 // reason says in Chinese why the rule fired, with the numbers it saw.
@@ -379,45 +391,96 @@ func reason(rule *compiled, e *Env) string {
 	return rule.Name + "：" + facts
 }
 
-func (r *raiser) raise(rule *compiled, sb subject) error {
-	data, _ := json.Marshal(envJSON(&sb.env))
-	why := reason(rule, &sb.env)
-	district := districtOf(sb.residence)
+func (r *raiser) raise(rule *compiled, sb subject) {
+	r.pending = append(r.pending, pendingWarning{rule, sb})
+}
+
+var (
+	warningColumns = []string{"id", "rule_code", "rule_name", "severity", "person_id", "household_id", "division", "district", "reason", "data", "batch", "raised_at"}
+	eventColumns   = []string{"kind", "subject_id", "division", "payload", "created_at"}
+)
+
+// flush writes the pending warnings with IDs reserved in the transaction,
+// an event for each and a task routed to the household's adviser.
+func (r *raiser) flush() error {
+	n := len(r.pending)
+	if n == 0 {
+		return nil
+	}
+	d := r.s.DB.Dialect
+	ids, err := db.ReserveIDs(r.ctx, r.tx, d, "warnings", n)
+	if err != nil {
+		return fmt.Errorf("monitor: raise warnings: %w", err)
+	}
 	var batch any
 	if r.batch != 0 {
 		batch = r.batch
 	}
-	var wid int64
-	err := r.st.QueryRow(`INSERT INTO warnings (rule_code, rule_name, severity, person_id, household_id, division, district, reason, data, batch, raised_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-		rule.Code, rule.Name, string(rule.Severity), sb.person, sb.household, sb.residence, district, why, string(data), batch, db.Now(r.now)).Scan(&wid)
-	if err != nil {
-		return fmt.Errorf("monitor: raise warning: %w", err)
+	at := db.Now(r.now)
+	warnings := make([][]any, n)
+	evs := make([][]any, n)
+	tasks := make([]Task, n)
+	for i, w := range r.pending {
+		data, _ := json.Marshal(envData(&w.sb.env))
+		why := reason(w.rule, &w.sb.env)
+		district := districtOf(w.sb.residence)
+		sev := string(w.rule.Severity)
+		warnings[i] = []any{ids[i], w.rule.Code, w.rule.Name, sev, w.sb.person, w.sb.household, w.sb.residence, district, why, string(data), batch, at}
+		payload, _ := json.Marshal(struct {
+			Warning  int64  `json:"warning"`
+			Rule     string `json:"rule"`
+			Severity string `json:"severity"`
+		}{ids[i], w.rule.Code, sev})
+		evs[i] = []any{events.WarningRaised, w.sb.person, w.sb.residence, string(payload), at}
+		tasks[i] = Task{Kind: TaskWarning, WarningID: ids[i], PersonID: w.sb.person, HouseholdID: w.sb.household, Division: w.sb.residence,
+			District: district, Severity: w.rule.Severity, Title: w.rule.Name, Reason: why, DueAt: r.now.Add(w.rule.Severity.Deadline()), CreatedAt: r.now}
 	}
-	if _, err := events.Append(r.ctx, r.tx, events.WarningRaised, sb.person, sb.residence, map[string]any{"warning": wid, "rule": rule.Code, "severity": rule.Severity}, r.now); err != nil {
-		return err
+	r.pending = r.pending[:0]
+	if err := db.InsertRows(r.ctx, r.tx, d, "warnings", warningColumns, warnings); err != nil {
+		return fmt.Errorf("monitor: raise warnings: %w", err)
 	}
-	_, err = r.s.insertTask(r.st, Task{Kind: TaskWarning, WarningID: wid, PersonID: sb.person, HouseholdID: sb.household, Division: sb.residence,
-		District: district, Severity: rule.Severity, Title: rule.Name, Reason: why, DueAt: r.now.Add(rule.Severity.Deadline()), CreatedAt: r.now}, r.assignees)
-	return err
+	if err := db.InsertRows(r.ctx, r.tx, d, "events", eventColumns, evs); err != nil {
+		return fmt.Errorf("monitor: warning events: %w", err)
+	}
+	st := r.s.DB.Stmts(r.ctx, r.tx)
+	defer st.Close()
+	return r.s.insertTasks(r.ctx, r.tx, st, tasks, map[string]string{})
 }
 
-// envJSON is the data behind a warning, as shown to the adviser.
-func envJSON(e *Env) map[string]any {
-	out := map[string]any{
-		"age": e.Person.Age, "lives_alone": e.Person.LivesAlone, "members": e.Household.Members,
-		"household_income": e.Household.MonthlyIncome, "per_capita_income": e.Household.PerCapitaIncome,
-		"dibao": e.Household.Dibao, "edge": e.Household.Edge, "recipient": e.Household.Recipient,
-	}
+// warningData is the data behind a warning, as shown to the adviser: the
+// person and household always, the feed's own facts when it is that feed.
+type warningData struct {
+	Age             int      `json:"age"`
+	LivesAlone      bool     `json:"lives_alone"`
+	Members         int      `json:"members"`
+	HouseholdIncome float64  `json:"household_income"`
+	PerCapitaIncome float64  `json:"per_capita_income"`
+	Dibao           bool     `json:"dibao"`
+	Edge            bool     `json:"edge"`
+	Recipient       bool     `json:"recipient"`
+	Medical3M       *float64 `json:"medical_3m,omitempty"`
+	SilentHours     *float64 `json:"silent_hours,omitempty"`
+	HistoryDays     *int     `json:"history_days,omitempty"`
+	UseShare        *float64 `json:"use_share,omitempty"`
+	ArrearsMonths   *int     `json:"arrears_months,omitempty"`
+	ArrearsAmount   *float64 `json:"arrears_amount,omitempty"`
+	Unemployed      *bool    `json:"unemployed,omitempty"`
+	DibaoStandard   *float64 `json:"dibao_standard,omitempty"`
+}
+
+func envData(e *Env) warningData {
+	out := warningData{Age: e.Person.Age, LivesAlone: e.Person.LivesAlone, Members: e.Household.Members,
+		HouseholdIncome: e.Household.MonthlyIncome, PerCapitaIncome: e.Household.PerCapitaIncome,
+		Dibao: e.Household.Dibao, Edge: e.Household.Edge, Recipient: e.Household.Recipient}
 	switch e.Feed {
 	case string(Medical):
-		out["medical_3m"] = e.Household.Medical3M
+		out.Medical3M = &e.Household.Medical3M
 	case string(Water):
-		out["silent_hours"], out["history_days"], out["use_share"] = e.Meter.SilentHours, e.Meter.HistoryDays, e.Meter.UseShare
+		out.SilentHours, out.HistoryDays, out.UseShare = &e.Meter.SilentHours, &e.Meter.HistoryDays, &e.Meter.UseShare
 	case string(Arrears):
-		out["arrears_months"], out["arrears_amount"] = e.Arrears.Months, e.Arrears.Amount
+		out.ArrearsMonths, out.ArrearsAmount = &e.Arrears.Months, &e.Arrears.Amount
 	case string(Unemployment):
-		out["unemployed"], out["dibao_standard"] = e.Unemployed, e.DibaoStandard
+		out.Unemployed, out.DibaoStandard = &e.Unemployed, &e.DibaoStandard
 	}
 	return out
 }

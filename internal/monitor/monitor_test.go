@@ -314,6 +314,14 @@ func TestMedicalRuleAndSuppression(t *testing.T) {
 			!strings.Contains(tk.Reason, "2100") {
 			t.Errorf("task %+v", tk)
 		}
+		var data, payload string
+		if err := d.QueryRowContext(context.Background(), `SELECT w.data, e.payload FROM warnings w JOIN events e ON e.kind = 'warning.raised' AND e.subject_id = w.person_id`).Scan(&data, &payload); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(data, `"medical_3m":2100`) || !strings.Contains(data, `"dibao":true`) || strings.Contains(data, "silent_hours") ||
+			!strings.Contains(payload, `"rule":"rigid_expense"`) {
+			t.Errorf("warning data %s, event %s", data, payload)
+		}
 		// Within the suppression window the same rule does not warn again.
 		res = f.importCSV(t, monitor.Medical, "yb-2", "身份证号,结算日期,自付金额\n"+poorID+",2025-07-20,3000\n")
 		if res.Accepted != 1 || res.Warnings != 0 {
@@ -324,6 +332,26 @@ func TestMedicalRuleAndSuppression(t *testing.T) {
 		res = f.importCSV(t, monitor.Medical, "yb-3", "身份证号,结算日期,自付金额\n"+poorID+",2025-10-20,3000\n")
 		if res.Warnings != 1 {
 			t.Errorf("after the window: %+v", res)
+		}
+	})
+}
+
+// Two members of one household in one batch make one warning, also when
+// the rules load them in different groups (the warnings of a batch are
+// written at its end).
+func TestOneWarningPerHouseholdInABatch(t *testing.T) {
+	defer monitor.SetSubjectsPerLoad(1)()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		head, headID := f.person(t, "陈明", "1970-01-01", committee, 0, 1200)
+		_, spouseID := f.person(t, "李芳", "1971-01-01", committee, head.HouseholdID, 0)
+		f.entitle(t, head, "dibao")
+		res := f.importCSV(t, monitor.Medical, "yb-1", "身份证号,结算日期,自付金额\n"+headID+",2025-07-10,5000\n"+spouseID+",2025-07-11,4000\n")
+		if res.Accepted != 2 || res.Warnings != 1 {
+			t.Fatalf("result %+v", res)
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM monitor_tasks WHERE household_id = $1`, head.HouseholdID); n != 1 {
+			t.Errorf("%d tasks", n)
 		}
 	})
 }

@@ -73,7 +73,6 @@ type match struct {
 	household int64
 	residence string
 	birth     string
-	dead      bool
 }
 
 // Import checks, matches and writes one batch in one transaction, then
@@ -239,18 +238,27 @@ type writer struct {
 // query runs q in the batch's transaction through a statement prepared
 // once per text: the IN lists of full chunks repeat the same text.
 func (w *writer) query(q string, args ...any) (*sql.Rows, error) {
-	st, ok := w.stmts[q]
-	if !ok {
-		var err error
-		if st, err = w.tx.PrepareContext(w.ctx, q); err != nil {
-			return nil, err
-		}
-		if w.stmts == nil {
-			w.stmts = map[string]*sql.Stmt{}
-		}
-		w.stmts[q] = st
+	st, err := w.prepare(q)
+	if err != nil {
+		return nil, err
 	}
 	return st.QueryContext(w.ctx, args...)
+}
+
+// prepare returns the batch's statement for q, prepared on first use.
+func (w *writer) prepare(q string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := w.tx.PrepareContext(w.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if w.stmts == nil {
+		w.stmts = map[string]*sql.Stmt{}
+	}
+	w.stmts[q] = st
+	return st, nil
 }
 
 func (w *writer) close() {
@@ -316,70 +324,108 @@ func (w *writer) run(recs []Record) error {
 const chunk = 1000
 
 // matchPersons finds the persons of the records by the keyed hash of
-// their ID numbers.
-//
-// The records are looked up in the order of their hashes, so that each IN
-// list covers a narrow slice of the persons_id_hash index and its probes
-// land on pages the previous ones brought into the cache, instead of
-// descending the index of the whole city at random.
+// their ID numbers, in two passes that each read in index order instead of
+// at random: the hashes, sorted, are looked up in the persons_id_hash
+// index alone (it holds the person's ID), then the persons so found, sorted
+// by ID, are read from the table, which is in ID order.
 func (w *writer) matchPersons(recs []Record) ([]match, error) {
 	type hashed struct {
-		h   string
-		rec *Record
+		h      string
+		rec    *Record
+		person int64
 	}
 	all := make([]hashed, len(recs))
 	for i := range recs {
-		all[i] = hashed{string(w.s.Suite.Index(recs[i].Key)), &recs[i]}
+		all[i] = hashed{h: string(w.s.Suite.Index(recs[i].Key)), rec: &recs[i]}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].h < all[j].h })
-	var out []match
-	byHash := make(map[string][]*Record, chunk)
+	byHash := make(map[string]int64, chunk)
+	args := make([]any, 0, chunk)
 	for start := 0; start < len(all); start += chunk {
 		part := all[start:min(start+chunk, len(all))]
 		clear(byHash)
-		args := make([]any, 0, len(part))
-		for _, x := range part {
-			if _, ok := byHash[x.h]; !ok {
+		args = args[:0]
+		for i, x := range part {
+			if i == 0 || x.h != part[i-1].h {
 				args = append(args, []byte(x.h))
 			}
-			byHash[x.h] = append(byHash[x.h], x.rec)
 		}
-		rows, err := w.query(`SELECT id_hash, id, household_id, residence_division, birth_date, death_date FROM persons WHERE id_hash IN (`+ph(w.s.DB.Dialect, 1, len(args))+`)`, args...)
+		rows, err := w.query(`SELECT id_hash, id FROM persons WHERE id_hash IN (`+ph(w.s.DB.Dialect, 1, len(args))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("monitor: match: %w", err)
 		}
-		found := make(map[string]bool, len(part))
 		for rows.Next() {
 			var h []byte
-			var m match
-			var death sql.NullString
-			if err := rows.Scan(&h, &m.person, &m.household, &m.residence, &m.birth, &death); err != nil {
+			var id int64
+			if err := rows.Scan(&h, &id); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			m.dead = death.Valid
-			found[string(h)] = true
-			for _, r := range byHash[string(h)] {
-				mm := m
-				mm.rec = r
-				out = append(out, mm)
-			}
+			byHash[string(h)] = id
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		for h, rs := range byHash {
-			if !found[h] {
-				for _, r := range rs {
-					w.res.Unmatched++
-					w.problem(r.Line, "unmatched", "身份证号码未在本市人口库中登记")
-				}
+		for i := range part {
+			if id, ok := byHash[part[i].h]; ok {
+				part[i].person = id
+				continue
 			}
+			w.res.Unmatched++
+			w.problem(part[i].rec.Line, "unmatched", "身份证号码未在本市人口库中登记")
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].rec.Line < out[j].rec.Line })
-	return out, nil
+	found := all[:0]
+	for _, x := range all {
+		if x.person != 0 {
+			found = append(found, x)
+		}
+	}
+	sort.Slice(found, func(i, j int) bool {
+		if found[i].person != found[j].person {
+			return found[i].person < found[j].person
+		}
+		return found[i].rec.Line < found[j].rec.Line
+	})
+	type person struct {
+		household        int64
+		residence, birth string
+	}
+	byID := make(map[int64]person, chunk)
+	out := make([]match, 0, len(found))
+	for start := 0; start < len(found); start += chunk {
+		part := found[start:min(start+chunk, len(found))]
+		clear(byID)
+		args = args[:0]
+		for i, x := range part {
+			if i == 0 || x.person != part[i-1].person {
+				args = append(args, x.person)
+			}
+		}
+		rows, err := w.query(`SELECT id, household_id, residence_division, birth_date FROM persons WHERE id IN (`+ph(w.s.DB.Dialect, 1, len(args))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("monitor: match: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var p person
+			if err := rows.Scan(&id, &p.household, &p.residence, &p.birth); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			byID[id] = p
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, x := range part {
+			p := byID[x.person]
+			out = append(out, match{rec: x.rec, person: x.person, household: p.household, residence: p.residence, birth: p.birth})
+		}
+	}
+	return out, nil // in person order, each person's rows in line order
 }
 
 // matchDevices finds the households of the records by their bound device.
@@ -714,16 +760,6 @@ func (w *writer) medicalExpenses(ms []match) error {
 	// the persons table and the sums read feed_facts from one end to the
 	// other instead of touching pages at random.
 	sort.Slice(persons, func(i, j int) bool { return persons[i].id < persons[j].id })
-	var stmt *sql.Stmt
-	if w.s.DB.Dialect != db.Postgres {
-		var err error
-		// "?" placeholders: SQLite's driver looks numbered names up on
-		// every bind, which costs more than this update.
-		if stmt, err = w.tx.PrepareContext(w.ctx, `UPDATE persons SET monthly_medical_expense = ?, updated_at = ? WHERE id = ? AND monthly_medical_expense <> ?`); err != nil {
-			return err
-		}
-		defer stmt.Close()
-	}
 	updated := db.Now(w.now)
 	sums := make(map[int64]float64, chunk)
 	for start := 0; start < len(persons); start += chunk {
@@ -764,24 +800,31 @@ func (w *writer) medicalExpenses(ms []match) error {
 		for i, p := range part {
 			ids[i], values[i] = p.id, math.Round(sums[p.id]/MedicalMonths*100)/100
 		}
-		if stmt == nil {
-			r, err := w.tx.ExecContext(w.ctx, `UPDATE persons p SET monthly_medical_expense = v.x, updated_at = $3
+		var r sql.Result
+		if w.s.DB.Dialect == db.Postgres {
+			r, err = w.tx.ExecContext(w.ctx, `UPDATE persons p SET monthly_medical_expense = v.x, updated_at = $3
 				FROM unnest($1::bigint[], $2::float8[]) AS v(id, x) WHERE p.id = v.id AND p.monthly_medical_expense <> v.x`, ids, values, updated)
-			if err != nil {
-				return fmt.Errorf("monitor: medical expenses: %w", err)
+		} else {
+			// One statement per chunk, the pairs in a VALUES list, with
+			// "?" placeholders: SQLite's driver looks numbered names up on
+			// every bind, which costs more than this update.
+			uargs := make([]any, 0, 2*len(ids)+1)
+			uargs = append(uargs, updated)
+			for i := range ids {
+				uargs = append(uargs, ids[i], values[i])
 			}
-			n, _ := r.RowsAffected()
-			w.medical += int(n)
-			continue
-		}
-		for i := range ids {
-			r, err := stmt.ExecContext(w.ctx, values[i], updated, ids[i], values[i])
-			if err != nil {
-				return fmt.Errorf("monitor: medical expense of %d: %w", ids[i], err)
+			var st *sql.Stmt
+			if st, err = w.prepare(`UPDATE persons SET monthly_medical_expense = v.column2, updated_at = ?
+				FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?),", len(ids)), ",") + `) AS v
+				WHERE persons.id = v.column1 AND persons.monthly_medical_expense <> v.column2`); err == nil {
+				r, err = st.ExecContext(w.ctx, uargs...)
 			}
-			n, _ := r.RowsAffected()
-			w.medical += int(n)
 		}
+		if err != nil {
+			return fmt.Errorf("monitor: medical expenses: %w", err)
+		}
+		n, _ := r.RowsAffected()
+		w.medical += int(n)
 	}
 	return nil
 }

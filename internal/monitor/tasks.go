@@ -16,40 +16,53 @@ import (
 	"minzheng/internal/errs"
 )
 
-// insertTask writes a task, routed to the adviser whose jurisdiction is
-// the closest above its division (cached in assignees for a batch).
-func (s *Service) insertTask(st *db.Stmts, t Task, assignees map[string]string) (int64, error) {
-	who, ok := assignees[t.Division]
-	if !ok {
-		var cands []any
-		for _, n := range []int{12, 9, 6} {
-			if len(t.Division) >= n {
-				cands = append(cands, t.Division[:n])
-			}
-		}
-		if len(cands) > 0 {
-			err := st.QueryRow(`SELECT name FROM users WHERE role = 'adviser' AND disabled = 0 AND division IN (`+ph(s.DB.Dialect, 1, len(cands))+`)
-				ORDER BY LENGTH(division) DESC, id LIMIT 1`, cands...).Scan(&who)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return 0, fmt.Errorf("monitor: route task: %w", err)
-			}
-		}
-		if assignees != nil {
-			assignees[t.Division] = who
+// route returns the adviser a task of division goes to: the one whose
+// jurisdiction is the closest above it, cached in assignees for a batch.
+func (s *Service) route(st *db.Stmts, division string, assignees map[string]string) (string, error) {
+	if who, ok := assignees[division]; ok {
+		return who, nil
+	}
+	var who string
+	var cands []any
+	for _, n := range []int{12, 9, 6} {
+		if len(division) >= n {
+			cands = append(cands, division[:n])
 		}
 	}
-	var warning any
-	if t.WarningID != 0 {
-		warning = t.WarningID
+	if len(cands) > 0 {
+		err := st.QueryRow(`SELECT name FROM users WHERE role = 'adviser' AND disabled = 0 AND division IN (`+ph(s.DB.Dialect, 1, len(cands))+`)
+			ORDER BY LENGTH(division) DESC, id LIMIT 1`, cands...).Scan(&who)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("monitor: route task: %w", err)
+		}
 	}
-	var id int64
-	err := st.QueryRow(`INSERT INTO monitor_tasks (kind, warning_id, person_id, household_id, division, district, assignee, severity, title, reason, status, due_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12) RETURNING id`,
-		t.Kind, warning, t.PersonID, t.HouseholdID, t.Division, t.District, who, string(t.Severity), t.Title, t.Reason, db.Now(t.DueAt), db.Now(t.CreatedAt)).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("monitor: insert task: %w", err)
+	assignees[division] = who
+	return who, nil
+}
+
+// taskColumns are the columns insertTasks writes.
+var taskColumns = []string{"kind", "warning_id", "person_id", "household_id", "division", "district", "assignee", "severity", "title", "reason", "status", "due_at", "created_at"}
+
+// insertTasks writes open tasks, each routed to its adviser (route), as
+// multi-row INSERTs.
+func (s *Service) insertTasks(ctx context.Context, tx *sql.Tx, st *db.Stmts, ts []Task, assignees map[string]string) error {
+	rows := make([][]any, 0, len(ts))
+	for _, t := range ts {
+		who, err := s.route(st, t.Division, assignees)
+		if err != nil {
+			return err
+		}
+		var warning any
+		if t.WarningID != 0 {
+			warning = t.WarningID
+		}
+		rows = append(rows, []any{t.Kind, warning, t.PersonID, t.HouseholdID, t.Division, t.District, who, string(t.Severity), t.Title, t.Reason,
+			StatusOpen, db.Now(t.DueAt), db.Now(t.CreatedAt)})
 	}
-	return id, nil
+	if err := db.InsertRows(ctx, tx, s.DB.Dialect, "monitor_tasks", taskColumns, rows); err != nil {
+		return fmt.Errorf("monitor: insert tasks: %w", err)
+	}
+	return nil
 }
 
 const taskCols = `t.id, t.kind, COALESCE(t.warning_id, 0), t.person_id, t.household_id, t.division, t.district, t.assignee, t.severity, t.title, t.reason,
@@ -519,14 +532,15 @@ func (s *Service) WeatherSweep(ctx context.Context, p auth.Principal, kind strin
 			if err != nil {
 				return err
 			}
-			for _, t := range subs {
+			for i := range subs {
+				t := &subs[i]
 				t.Kind, t.District, t.Severity = TaskWeather, districtOf(t.Division), High
 				t.DueAt, t.CreatedAt = now.Add(24*time.Hour), now
-				if _, err := s.insertTask(st, t, assignees); err != nil {
-					return err
-				}
-				created++
 			}
+			if err := s.insertTasks(ctx, tx, st, subs, assignees); err != nil {
+				return err
+			}
+			created += len(subs)
 		}
 		return s.Audit.Append(ctx, tx, audit.Entry{Actor: p.Name, Role: string(p.Role), Action: "monitor.weather", Entity: "monitor_task", EntityID: "*",
 			Detail: fmt.Sprintf("%s探访：%s，新建任务 %d 个", label, strings.Join(districts, "、"), created), Remote: p.Remote})
