@@ -98,7 +98,7 @@ func (s *Service) Sweep(ctx context.Context, p auth.Principal) (SweepStats, erro
 				return err
 			}
 			st.Subjects += len(ms)
-			n, err := s.evaluate(ctx, tx, feed, ms, 0, now, nil)
+			n, err := s.evaluate(ctx, tx, feed, ms, 0, now, given{})
 			if err != nil {
 				return err
 			}
@@ -132,7 +132,7 @@ func (s *Service) Sweep(ctx context.Context, p auth.Principal) (SweepStats, erro
 			}
 		}
 		st.Subjects += len(ms)
-		n, err := s.evaluate(ctx, tx, Water, ms, 0, now, meters)
+		n, err := s.evaluate(ctx, tx, Water, ms, 0, now, given{meters: meters})
 		st.Warnings += n
 		if err != nil {
 			return err

@@ -24,12 +24,17 @@ type subject struct {
 // variable so that tests can make it small).
 var subjectsPerLoad = chunk
 
+// given is what the caller of evaluate has read already.
+type given struct {
+	meters  map[int64]MeterEnv // by person: the meter state, for the water rules
+	medical map[int64]float64  // by household: medical spending in the MedicalMonths window (medicalWindow)
+}
+
 // evaluate runs the feed's rules for the people touched and raises a
 // warning (and its task) for every rule that matches, unless the same rule
-// warned about the household within its suppression window. meters holds
-// the meter state of each person for the water rules. It returns the
-// number of warnings raised.
-func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touched []match, batch int64, now time.Time, meters map[int64]MeterEnv) (int, error) {
+// warned about the household within its suppression window. It returns
+// the number of warnings raised.
+func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touched []match, batch int64, now time.Time, g given) (int, error) {
 	rules, err := s.compiledRules(ctx, tx, feed)
 	if err != nil || len(rules) == 0 || len(touched) == 0 {
 		return 0, err
@@ -46,17 +51,23 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 	}
 	seen := map[int64]bool{}
 	var persons []int64
+	// The entitlements of the households, when read to drop those without.
+	var programs map[int64]HouseholdEnv
+	if recipientsOnly && touched[0].household != 0 {
+		programs = map[int64]HouseholdEnv{}
+	}
 	for start := 0; start < len(touched); start += chunk {
 		part := touched[start:min(start+chunk, len(touched))]
-		var watched map[int64]bool
-		if recipientsOnly && part[0].household != 0 {
-			var err error
-			if watched, err = s.recipientHouseholds(ctx, tx, part); err != nil {
+		if programs != nil {
+			if err := s.householdPrograms(ctx, tx, part, programs); err != nil {
 				return 0, err
 			}
 		}
 		for _, m := range part {
-			if !seen[m.person] && (watched == nil || watched[m.household]) {
+			if seen[m.person] {
+				continue
+			}
+			if _, ok := programs[m.household]; programs == nil || ok {
 				seen[m.person] = true
 				persons = append(persons, m.person)
 			}
@@ -76,7 +87,7 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 	// suppression window knows them from here until then.
 	raisedNow := map[warnKey]bool{}
 	for start := 0; start < len(persons); start += subjectsPerLoad {
-		subs, err := s.subjects(ctx, tx, persons[start:min(start+subjectsPerLoad, len(persons))], feed, now)
+		subs, err := s.subjects(ctx, tx, persons[start:min(start+subjectsPerLoad, len(persons))], feed, now, programs, g.medical)
 		if err != nil {
 			return raised, err
 		}
@@ -91,7 +102,7 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 		for _, sb := range subs {
 			sb.env.Feed = string(feed)
 			sb.env.DibaoStandard = standard
-			if m, ok := meters[sb.person]; ok {
+			if m, ok := g.meters[sb.person]; ok {
 				sb.env.Meter = m
 			}
 			for _, rule := range rules {
@@ -118,23 +129,44 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 	return raised, r.flush()
 }
 
-// recipientHouseholds returns which households of the matches hold an
-// active entitlement.
-func (s *Service) recipientHouseholds(ctx context.Context, tx *sql.Tx, ms []match) (map[int64]bool, error) {
+// householdPrograms adds to out the households of the matches that hold
+// an active entitlement, with which.
+func (s *Service) householdPrograms(ctx context.Context, tx *sql.Tx, ms []match, out map[int64]HouseholdEnv) error {
 	args := make([]any, 0, len(ms))
-	for _, m := range ms {
-		args = append(args, m.household)
+	for i, m := range ms {
+		if i == 0 || m.household != ms[i-1].household {
+			args = append(args, m.household)
+		}
 	}
-	out := map[int64]bool{}
-	err := scanEach(ctx, tx, `SELECT DISTINCT household_id FROM entitlements WHERE status = 'active' AND household_id IN (`+ph(s.DB.Dialect, 1, len(args))+`)`, args, func(r *sql.Rows) error {
+	return scanEach(ctx, tx, `SELECT household_id, program FROM entitlements WHERE status = 'active' AND household_id IN (`+ph(s.DB.Dialect, 1, len(args))+`)`, args, func(r *sql.Rows) error {
 		var id int64
-		if err := r.Scan(&id); err != nil {
+		var prog string
+		if err := r.Scan(&id, &prog); err != nil {
 			return err
 		}
-		out[id] = true
+		h := out[id]
+		h.addProgram(prog)
+		out[id] = h
 		return nil
 	})
-	return out, err
+}
+
+// addProgram marks the household as holding an active entitlement of prog.
+func (h *HouseholdEnv) addProgram(prog string) {
+	h.Recipient = true
+	switch prog {
+	case "dibao":
+		h.Dibao = true
+	case "dibao_edge":
+		h.Edge = true
+	}
+}
+
+// medicalWindow is the span of bill dates that medical spending sums:
+// the last MedicalMonths months up to today in Shanghai.
+func medicalWindow(now time.Time) (from, to string) {
+	today := now.In(shanghai)
+	return today.AddDate(0, -MedicalMonths, 0).Format(time.DateOnly), today.Format(time.DateOnly)
 }
 
 func inPopulation(p Population, e *Env) bool {
@@ -150,8 +182,10 @@ func inPopulation(p Population, e *Env) bool {
 }
 
 // subjects loads the persons with their households, entitlements and the
-// feed facts the rules read.
-func (s *Service) subjects(ctx context.Context, tx *sql.Tx, persons []int64, feed FeedType, now time.Time) ([]subject, error) {
+// feed facts the rules read. programs, when not nil, holds the active
+// entitlements of every household of the persons that has any; medical,
+// when not nil, the medical spending of the households.
+func (s *Service) subjects(ctx context.Context, tx *sql.Tx, persons []int64, feed FeedType, now time.Time, programs map[int64]HouseholdEnv, medical map[int64]float64) ([]subject, error) {
 	args := make([]any, len(persons))
 	for i, p := range persons {
 		args[i] = p
@@ -202,39 +236,41 @@ func (s *Service) subjects(ctx context.Context, tx *sql.Tx, persons []int64, fee
 			h.PerCapitaIncome = h.MonthlyIncome / float64(h.Members)
 		}
 	}
-	if len(hargs) > 0 {
+	if programs != nil {
+		for id, h := range households {
+			p := programs[id]
+			h.Recipient, h.Dibao, h.Edge = p.Recipient, p.Dibao, p.Edge
+		}
+	} else if len(hargs) > 0 {
 		if err := scanEach(ctx, tx, `SELECT household_id, program FROM entitlements WHERE status = 'active' AND household_id IN (`+ph(s.DB.Dialect, 1, len(hargs))+`)`, hargs, func(r *sql.Rows) error {
 			var id int64
 			var prog string
 			if err := r.Scan(&id, &prog); err != nil {
 				return err
 			}
-			h := households[id]
-			h.Recipient = true
-			switch prog {
-			case "dibao":
-				h.Dibao = true
-			case "dibao_edge":
-				h.Edge = true
-			}
+			households[id].addProgram(prog)
 			return nil
 		}); err != nil {
 			return nil, err
 		}
-		if feed == Medical {
-			from := now.AddDate(0, -3, 0).Format(time.DateOnly)
-			if err := scanEach(ctx, tx, `SELECT household_id, SUM(amount) FROM feed_facts WHERE feed_type = 'medical' AND valid_from >= $1 AND household_id IN (`+ph(s.DB.Dialect, 2, len(hargs))+`) GROUP BY household_id`,
-				append([]any{from}, hargs...), func(r *sql.Rows) error {
-					var id int64
-					var sum float64
-					if err := r.Scan(&id, &sum); err != nil {
-						return err
-					}
-					households[id].Medical3M = sum
-					return nil
-				}); err != nil {
-				return nil, err
-			}
+	}
+	if feed == Medical && medical != nil {
+		for id, h := range households {
+			h.Medical3M = medical[id]
+		}
+	} else if feed == Medical && len(hargs) > 0 {
+		from, to := medicalWindow(now)
+		if err := scanEach(ctx, tx, `SELECT household_id, SUM(amount) FROM feed_facts WHERE feed_type = 'medical' AND valid_from >= $1 AND valid_from <= $2 AND household_id IN (`+ph(s.DB.Dialect, 3, len(hargs))+`) GROUP BY household_id`,
+			append([]any{from, to}, hargs...), func(r *sql.Rows) error {
+				var id int64
+				var sum float64
+				if err := r.Scan(&id, &sum); err != nil {
+					return err
+				}
+				households[id].Medical3M = sum
+				return nil
+			}); err != nil {
+			return nil, err
 		}
 	}
 	subs := make([]subject, 0, len(persons))

@@ -233,6 +233,9 @@ type writer struct {
 	// registered counts the persons whose disability the batch changed in
 	// the register; medical those whose monthly medical expense it changed.
 	registered, medical int
+	// medical3m is the medical spending of each household a medical
+	// batch touched, in the window of medicalWindow, for the rules.
+	medical3m map[int64]float64
 }
 
 // query runs q in the batch's transaction through a statement prepared
@@ -292,7 +295,7 @@ func (w *writer) run(recs []Record) error {
 		return err
 	}
 	if w.req.Type != Water {
-		n, err := w.s.evaluate(ctx, tx, w.req.Type, touched, w.batchID, w.now, nil)
+		n, err := w.s.evaluate(ctx, tx, w.req.Type, touched, w.batchID, w.now, given{medical: w.medical3m})
 		if err != nil {
 			return err
 		}
@@ -749,9 +752,8 @@ const MedicalMonths = 3
 // million bills does not queue a million re-decisions: the daily proactive
 // run, and any re-decision of the household, reads the new figure.
 func (w *writer) medicalExpenses(ms []match) error {
-	today := w.now.In(shanghai)
-	to := today.Format(time.DateOnly)
-	from := today.AddDate(0, -MedicalMonths, 0).Format(time.DateOnly)
+	from, to := medicalWindow(w.now)
+	w.medical3m = make(map[int64]float64, len(ms))
 	type person struct{ id, household int64 }
 	var persons []person
 	seen := make(map[int64]bool, len(ms))
@@ -766,38 +768,21 @@ func (w *writer) medicalExpenses(ms []match) error {
 	// other instead of touching pages at random.
 	sort.Slice(persons, func(i, j int) bool { return persons[i].id < persons[j].id })
 	updated := db.Now(w.now)
-	sums := make(map[int64]float64, chunk)
+	// Each household is summed once, with the first chunk that has one
+	// of its persons (a household can straddle two).
+	sums := make(map[int64]float64, len(persons))
+	summed := make(map[int64]bool, len(persons))
 	for start := 0; start < len(persons); start += chunk {
 		part := persons[start:min(start+chunk, len(persons))]
 		args := make([]any, 0, len(part)+2)
 		args = append(args, from, to)
-		hh := make(map[int64]bool, len(part))
 		for _, p := range part {
-			if !hh[p.household] {
-				hh[p.household] = true
+			if !summed[p.household] {
+				summed[p.household] = true
 				args = append(args, p.household)
 			}
 		}
-		// Through the index on (household_id, feed_type, valid_from).
-		// The numbered parameters come first in the text: SQLite numbers
-		// each "?" after the largest number seen before it.
-		rows, err := w.query(`SELECT person_id, SUM(amount) FROM feed_facts WHERE valid_from >= $1 AND valid_from <= $2 AND feed_type = 'medical'
-			AND household_id IN (`+ph(w.s.DB.Dialect, 3, len(args)-2)+`) GROUP BY person_id`, args...)
-		if err != nil {
-			return fmt.Errorf("monitor: medical expenses: %w", err)
-		}
-		clear(sums)
-		for rows.Next() {
-			var id int64
-			var sum float64
-			if err := rows.Scan(&id, &sum); err != nil {
-				rows.Close()
-				return err
-			}
-			sums[id] = sum
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := w.sumMedical(args, sums); err != nil {
 			return err
 		}
 		ids := make([]int64, len(part))
@@ -806,6 +791,7 @@ func (w *writer) medicalExpenses(ms []match) error {
 			ids[i], values[i] = p.id, math.Round(sums[p.id]/MedicalMonths*100)/100
 		}
 		var r sql.Result
+		var err error
 		if w.s.DB.Dialect == db.Postgres {
 			r, err = w.tx.ExecContext(w.ctx, `UPDATE persons p SET monthly_medical_expense = v.x, updated_at = $3
 				FROM unnest($1::bigint[], $2::float8[]) AS v(id, x) WHERE p.id = v.id AND p.monthly_medical_expense <> v.x`, ids, values, updated)
@@ -832,6 +818,34 @@ func (w *writer) medicalExpenses(ms []match) error {
 		w.medical += int(n)
 	}
 	return nil
+}
+
+// sumMedical adds the medical spending in the window of the households in
+// args (after the window's two dates) to sums, by person, and to
+// w.medical3m, by household.
+func (w *writer) sumMedical(args []any, sums map[int64]float64) error {
+	if len(args) == 2 {
+		return nil
+	}
+	// Through the index on (household_id, feed_type, valid_from). The
+	// numbered parameters come first in the text: SQLite numbers each "?"
+	// after the largest number seen before it.
+	rows, err := w.query(`SELECT person_id, household_id, SUM(amount) FROM feed_facts WHERE valid_from >= $1 AND valid_from <= $2 AND feed_type = 'medical'
+		AND household_id IN (`+ph(w.s.DB.Dialect, 3, len(args)-2)+`) GROUP BY person_id, household_id`, args...)
+	if err != nil {
+		return fmt.Errorf("monitor: medical expenses: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, household int64
+		var sum float64
+		if err := rows.Scan(&id, &household, &sum); err != nil {
+			return err
+		}
+		sums[id] = sum
+		w.medical3m[household] += sum
+	}
+	return rows.Err()
 }
 
 // districtOf returns the district code of a division code.

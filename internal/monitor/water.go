@@ -114,7 +114,7 @@ func (w *writer) water(recs []Record) ([]match, error) {
 	if err := saveMeters(w.ctx, w.s.DB.Dialect, w.tx, states); err != nil {
 		return nil, err
 	}
-	n, err := w.s.evaluate(w.ctx, w.tx, Water, touched, w.batchID, w.now, meters)
+	n, err := w.s.evaluate(w.ctx, w.tx, Water, touched, w.batchID, w.now, given{meters: meters})
 	w.res.Warnings += n
 	return touched, err
 }
