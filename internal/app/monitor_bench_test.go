@@ -24,14 +24,15 @@ func benchFeedRows(persons int64) int {
 	return int(persons)
 }
 
-// resetMonitor empties the monitoring tables of a benchmark city, so each
-// run imports into the same state. With everyone it adds a rule that
+// resetMonitor empties the monitoring tables of a benchmark city and the
+// medical spending that feeds write, so each run imports into the same
+// state and writes every figure anew. With everyone it adds a rule that
 // watches everyone (the worst case: every household a row touches is
 // evaluated); the default rules watch recipients only.
 func resetMonitor(b *testing.B, a *App, everyone bool) {
 	b.Helper()
 	ctx := context.Background()
-	for _, t := range []string{"feed_batches", "feed_facts", "warnings", "monitor_tasks", "task_visits", "task_photos", "meter_state", "monitor_devices", "monitor_rules"} {
+	for _, t := range []string{"feed_batches", "feed_facts", "person_medical", "warnings", "monitor_tasks", "task_visits", "task_photos", "meter_state", "monitor_devices", "monitor_rules"} {
 		if _, err := a.DB.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 			b.Fatal(err)
 		}

@@ -278,7 +278,7 @@ func TestMedicalExpenseReachesDecisions(t *testing.T) {
 		if r := rigid(); r.Eligible {
 			t.Fatalf("eligible without medical spending: %+v", r.Explanation)
 		}
-		if _, err := d.ExecContext(ctx, `UPDATE persons SET monthly_medical_expense = 600 WHERE id = $1`, x.ID); err != nil {
+		if _, err := d.ExecContext(ctx, `INSERT INTO person_medical (household_id, person_id, monthly, as_of) VALUES ($1, $2, 600, '2025-07-31')`, x.HouseholdID, x.ID); err != nil {
 			t.Fatal(err)
 		}
 		r := rigid()

@@ -741,37 +741,42 @@ func (w *writer) disabilities(ms []match) error {
 // expense averages over.
 const MedicalMonths = 3
 
-// medicalExpenses refreshes persons.monthly_medical_expense for the people
-// a medical feed touched: the self-paid amounts of their bills dated in
-// the last MedicalMonths months up to the import date, divided by
-// MedicalMonths, in yuan rounded to the fen. The policy case reads it as
-// necessary spending (刚性支出). It is an assumption that the figure is
-// refreshed when bills arrive, not as time passes: a person without new
-// bills keeps the figure of their last batch until the next one. Only
-// changed figures are written. No event follows, so that a feed of a
-// million bills does not queue a million re-decisions: the daily proactive
-// run, and any re-decision of the household, reads the new figure.
+// medicalExpenses refreshes person_medical, the monthly medical spending
+// of the people a medical feed touched: the self-paid amounts of their
+// bills dated in the last MedicalMonths months up to the import date,
+// divided by MedicalMonths, in yuan rounded to the fen. The policy case
+// reads it as necessary spending (刚性支出). It is an assumption that the
+// figure is refreshed when bills arrive, not as time passes: a person
+// without new bills keeps the figure of their last batch until the next
+// one. Only changed figures are written, each with the import date. No
+// event follows, so that a feed of a million bills does not queue a
+// million re-decisions: the daily proactive run, and any re-decision of
+// the household, reads the new figure.
 func (w *writer) medicalExpenses(ms []match) error {
 	from, to := medicalWindow(w.now)
 	w.medical3m = make(map[int64]float64, len(ms))
-	type person struct{ id, household int64 }
+	type person struct{ household, id int64 }
 	var persons []person
 	seen := make(map[int64]bool, len(ms))
 	for _, m := range ms {
 		if !seen[m.person] {
 			seen[m.person] = true
-			persons = append(persons, person{m.person, m.household})
+			persons = append(persons, person{m.household, m.person})
 		}
 	}
-	// In ID order (households follow the same order), the updates walk
-	// the persons table and the sums read feed_facts from one end to the
-	// other instead of touching pages at random.
-	sort.Slice(persons, func(i, j int) bool { return persons[i].id < persons[j].id })
-	updated := db.Now(w.now)
+	// In household order, the sums read feed_facts and the figures are
+	// written into person_medical from one end to the other.
+	sort.Slice(persons, func(i, j int) bool {
+		if persons[i].household != persons[j].household {
+			return persons[i].household < persons[j].household
+		}
+		return persons[i].id < persons[j].id
+	})
 	// Each household is summed once, with the first chunk that has one
 	// of its persons (a household can straddle two).
 	sums := make(map[int64]float64, len(persons))
 	summed := make(map[int64]bool, len(persons))
+	d := w.s.DB.Dialect
 	for start := 0; start < len(persons); start += chunk {
 		part := persons[start:min(start+chunk, len(persons))]
 		args := make([]any, 0, len(part)+2)
@@ -785,32 +790,23 @@ func (w *writer) medicalExpenses(ms []match) error {
 		if err := w.sumMedical(args, sums); err != nil {
 			return err
 		}
-		ids := make([]int64, len(part))
-		values := make([]float64, len(part))
+		args = args[:0]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO person_medical (household_id, person_id, monthly, as_of) VALUES `)
 		for i, p := range part {
-			ids[i], values[i] = p.id, math.Round(sums[p.id]/MedicalMonths*100)/100
-		}
-		var r sql.Result
-		var err error
-		if w.s.DB.Dialect == db.Postgres {
-			r, err = w.tx.ExecContext(w.ctx, `UPDATE persons p SET monthly_medical_expense = v.x, updated_at = $3
-				FROM unnest($1::bigint[], $2::float8[]) AS v(id, x) WHERE p.id = v.id AND p.monthly_medical_expense <> v.x`, ids, values, updated)
-		} else {
-			// One statement per chunk, the pairs in a VALUES list, with
-			// "?" placeholders: SQLite's driver looks numbered names up on
-			// every bind, which costs more than this update.
-			uargs := make([]any, 0, 2*len(ids)+1)
-			uargs = append(uargs, updated)
-			for i := range ids {
-				uargs = append(uargs, ids[i], values[i])
+			if i > 0 {
+				b.WriteByte(',')
 			}
-			var st *sql.Stmt
-			if st, err = w.prepare(`UPDATE persons SET monthly_medical_expense = v.column2, updated_at = ?
-				FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?),", len(ids)), ",") + `) AS v
-				WHERE persons.id = v.column1 AND persons.monthly_medical_expense <> v.column2`); err == nil {
-				r, err = st.ExecContext(w.ctx, uargs...)
-			}
+			b.WriteString("(" + ph(d, 4*i+1, 4) + ")")
+			args = append(args, p.household, p.id, math.Round(sums[p.id]/MedicalMonths*100)/100, to)
 		}
+		b.WriteString(` ON CONFLICT (household_id, person_id) DO UPDATE SET monthly = excluded.monthly, as_of = excluded.as_of
+			WHERE person_medical.monthly <> excluded.monthly`)
+		st, err := w.prepare(b.String())
+		if err != nil {
+			return fmt.Errorf("monitor: medical expenses: %w", err)
+		}
+		r, err := st.ExecContext(w.ctx, args...)
 		if err != nil {
 			return fmt.Errorf("monitor: medical expenses: %w", err)
 		}

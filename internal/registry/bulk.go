@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -32,6 +33,7 @@ type Loader struct {
 	nextPID int64
 	hh      [][]any
 	pp      [][]any
+	pm      [][]any  // person_medical rows, for members with medical spending
 	scratch []Person // the members with their IDs, for their facts record
 	persons int64
 	house   int64
@@ -40,7 +42,7 @@ type Loader struct {
 	err     error
 }
 
-type batch struct{ hh, pp [][]any }
+type batch struct{ hh, pp, pm [][]any }
 
 // loaderBatch is how many persons are buffered before they are written.
 const loaderBatch = 50000
@@ -181,7 +183,10 @@ func (l *Loader) Add(h Household, members []Person, numbers []string) (int64, er
 		n := numbers[i]
 		l.pp = append(l.pp, []any{l.nextPID, hid, string(x.Relation), x.Name, l.s.suite.Index(n), l.s.suite.Seal([]byte(n)), idcard.Mask(n),
 			x.BirthDate, x.Sex, x.HukouDivision, x.ResidenceDivision, x.MonthlyIncome, x.DisabilityCategory, x.DisabilityGrade, death,
-			x.MonthlyMedicalExpense, boolInt(x.LivesAlone), boolInt(x.WeakGuardianship), l.now, l.now})
+			boolInt(x.LivesAlone), boolInt(x.WeakGuardianship), l.now, l.now})
+		if x.MonthlyMedicalExpense != 0 {
+			l.pm = append(l.pm, []any{hid, l.nextPID, x.MonthlyMedicalExpense, l.now[:len(time.DateOnly)]})
+		}
 	}
 	l.hh = append(l.hh, []any{hid, no, h.HukouDivision, h.ResidenceDivision, h.Address, l.now, EncodeFacts(nil, l.scratch)})
 	if len(l.pp) >= loaderBatch {
@@ -196,21 +201,22 @@ func (l *Loader) send() {
 		return
 	}
 	select {
-	case l.batches <- batch{l.hh, l.pp}:
+	case l.batches <- batch{l.hh, l.pp, l.pm}:
 		l.persons += int64(len(l.pp))
 		l.house += int64(len(l.hh))
 	case err := <-l.done:
 		// The writer stopped on an error.
 		l.err = err
 	}
-	l.hh, l.pp = make([][]any, 0, len(l.hh)), make([][]any, 0, loaderBatch+8)
+	l.hh, l.pp, l.pm = make([][]any, 0, len(l.hh)), make([][]any, 0, loaderBatch+8), nil
 }
 
 var (
 	householdCols = []string{"id", "household_no", "hukou_division", "residence_division", "address", "created_at", "facts"}
 	personColsAll = []string{"id", "household_id", "relation", "name", "id_hash", "id_enc", "id_masked", "birth_date", "sex",
 		"hukou_division", "residence_division", "monthly_income", "disability_category", "disability_grade", "death_date",
-		"monthly_medical_expense", "lives_alone", "weak_guardianship", "created_at", "updated_at"}
+		"lives_alone", "weak_guardianship", "created_at", "updated_at"}
+	medicalCols = []string{"household_id", "person_id", "monthly", "as_of"}
 )
 
 // writer writes batches until the channel closes or a write fails.
@@ -224,7 +230,10 @@ func (l *Loader) writer() {
 				if err := db.InsertRows(l.ctx, tx, db.SQLite, "households", householdCols, b.hh); err != nil {
 					return err
 				}
-				return db.InsertRows(l.ctx, tx, db.SQLite, "persons", personColsAll, b.pp)
+				if err := db.InsertRows(l.ctx, tx, db.SQLite, "persons", personColsAll, b.pp); err != nil {
+					return err
+				}
+				return db.InsertRows(l.ctx, tx, db.SQLite, "person_medical", medicalCols, b.pm)
 			})
 		}
 		if err != nil {
@@ -252,6 +261,9 @@ func (l *Loader) copyPostgres(b batch) error {
 			return err
 		}
 		if _, err := tx.CopyFrom(l.ctx, pgx.Identifier{"persons"}, personColsAll, pgx.CopyFromRows(b.pp)); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(l.ctx, pgx.Identifier{"person_medical"}, medicalCols, pgx.CopyFromRows(b.pm)); err != nil {
 			return err
 		}
 		return tx.Commit(l.ctx)

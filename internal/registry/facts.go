@@ -5,21 +5,24 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
-	"math"
 
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
 	"minzheng/internal/errs"
 )
 
-// factsVersion is the first byte of an encoded facts record; a record of
-// another version is treated as stale and written again.
-const factsVersion = 1
+// factsVersion is the first byte of an encoded facts record. Version 1
+// also held each member's monthly medical spending, which now lives in
+// person_medical: its records are read with that field skipped. A record
+// of another version is treated as stale and written again.
+const factsVersion = 2
 
 // EncodeFacts appends to dst the members' facts that benefits are decided
-// on — ID, relation, birth date, sex, divisions, income, disability,
-// death and monthly medical spending — as one compact record for households.facts (a cache of persons
-// that whole-city runs read instead of eleven columns per person).
+// on — ID, relation, birth date, sex, divisions, income, disability and
+// death — as one compact record for households.facts (a cache of persons
+// that whole-city runs read instead of ten columns per person). Monthly
+// medical spending is not in it: StreamHouseholdRange adds it from
+// person_medical.
 func EncodeFacts(dst []byte, members []Person) []byte {
 	dst = append(dst, factsVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(members)))
@@ -35,7 +38,6 @@ func EncodeFacts(dst []byte, members []Person) []byte {
 		dst = appendString(dst, m.DisabilityCategory)
 		dst = binary.AppendVarint(dst, int64(m.DisabilityGrade))
 		dst = appendString(dst, m.DeathDate)
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(m.MonthlyMedicalExpense))
 	}
 	return dst
 }
@@ -50,7 +52,8 @@ func appendString(dst []byte, s string) []byte {
 // reports false for a record that is not of this version or is damaged.
 func DecodeFacts(dst []Person, hid int64, rec string) ([]Person, bool) {
 	d := factsDecoder{s: rec}
-	if d.byte() != factsVersion {
+	version := d.byte()
+	if version != factsVersion && version != 1 {
 		return dst, false
 	}
 	n := d.uvarint()
@@ -70,7 +73,9 @@ func DecodeFacts(dst []Person, hid int64, rec string) ([]Person, bool) {
 		m.DisabilityCategory = d.string()
 		m.DisabilityGrade = int(d.varint())
 		m.DeathDate = d.string()
-		m.MonthlyMedicalExpense = math.Float64frombits(d.uint64())
+		if version == 1 {
+			d.uint64() // the medical spending of version 1, read from person_medical now
+		}
 		dst = append(dst, m)
 	}
 	if d.bad || d.i != len(rec) {
@@ -198,7 +203,8 @@ type querier interface {
 // from persons, household by household in ID order.
 func streamPersons(ctx context.Context, q querier, lo, hi int64, fn func(householdID int64, members []Person) error) error {
 	rows, err := q.QueryContext(ctx, `SELECT p.id, p.household_id, p.relation, p.birth_date, p.sex, p.hukou_division, p.residence_division,
-		p.monthly_income, p.disability_category, p.disability_grade, p.death_date, p.monthly_medical_expense FROM persons p
+		p.monthly_income, p.disability_category, p.disability_grade, p.death_date, COALESCE(m.monthly, 0) FROM persons p
+		LEFT JOIN person_medical m ON m.household_id = p.household_id AND m.person_id = p.id
 		WHERE p.household_id >= $1 AND p.household_id <= $2 ORDER BY p.household_id, p.id`, lo, hi)
 	if err != nil {
 		return fmt.Errorf("registry: stream: %w", err)

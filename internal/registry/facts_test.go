@@ -102,6 +102,28 @@ func TestHouseholdFactsCache(t *testing.T) {
 		}
 		check(map[int64]bool{1: true, 6: true, 9: true})
 
+		// Medical spending (person_medical, which feeds write) is read
+		// beside the cache: a new figure shows without making it stale.
+		if _, err := d.ExecContext(ctx, `INSERT INTO person_medical (household_id, person_id, monthly, as_of) SELECT household_id, id, 321.5, '2025-07-31' FROM persons WHERE household_id IN (2, 3)
+			ON CONFLICT (household_id, person_id) DO UPDATE SET monthly = excluded.monthly`); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		if err := f.svc.StreamHouseholds(ctx, auth.System(), func(hid int64, ms []registry.Person, stale bool) error {
+			for _, m := range ms {
+				if m.MonthlyMedicalExpense == 321.5 {
+					n++
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Error("the new medical spending is not in the stream")
+		}
+		check(map[int64]bool{1: true, 6: true, 9: true})
+
 		if err := d.Tx(ctx, func(tx *sql.Tx) error {
 			return f.svc.RefreshFacts(ctx, tx, auth.System(), []int64{1, 6, 9})
 		}); err != nil {
@@ -119,10 +141,18 @@ func FuzzDecodeFacts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rec []byte, s1, s2 string, n int64) {
 		registry.DecodeFacts(nil, 1, string(rec))
 		ms := []registry.Person{{ID: n, HouseholdID: 9, Relation: registry.Relation(s1), BirthDate: s2, Sex: s1, HukouDivision: s2, ResidenceDivision: s1,
-			MonthlyIncome: -n, DisabilityCategory: s2, DisabilityGrade: int(n % 5), DeathDate: s1, MonthlyMedicalExpense: float64(n) / 3}}
-		got, ok := registry.DecodeFacts(nil, 9, string(registry.EncodeFacts(nil, ms)))
+			MonthlyIncome: -n, DisabilityCategory: s2, DisabilityGrade: int(n % 5), DeathDate: s1}}
+		enc := registry.EncodeFacts(nil, ms)
+		got, ok := registry.DecodeFacts(nil, 9, string(enc))
 		if !ok || fmt.Sprint(got) != fmt.Sprint(ms) {
 			t.Fatalf("round trip: %v, %v", got, ok)
+		}
+		// A version 1 record (each member followed by 8 bytes of medical
+		// spending) reads as the same members.
+		v1 := append([]byte{1}, enc[1:]...)
+		v1 = append(v1, 1, 2, 3, 4, 5, 6, 7, 8)
+		if got, ok := registry.DecodeFacts(nil, 9, string(v1)); !ok || fmt.Sprint(got) != fmt.Sprint(ms) {
+			t.Fatalf("version 1: %v, %v", got, ok)
 		}
 	})
 }

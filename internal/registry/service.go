@@ -60,7 +60,8 @@ func covers(p auth.Principal, hukou, residence string) bool {
 }
 
 const personCols = `p.id, p.household_id, p.relation, p.name, p.id_masked, p.birth_date, p.sex, p.hukou_division, p.residence_division,
-	p.monthly_income, p.disability_category, p.disability_grade, p.death_date, p.lives_alone, p.weak_guardianship, p.monthly_medical_expense, p.created_at, p.updated_at`
+	p.monthly_income, p.disability_category, p.disability_grade, p.death_date, p.lives_alone, p.weak_guardianship,
+	COALESCE((SELECT m.monthly FROM person_medical m WHERE m.household_id = p.household_id AND m.person_id = p.id), 0), p.created_at, p.updated_at`
 
 func scanPerson(row interface{ Scan(...any) error }) (Person, error) {
 	var x Person
@@ -485,6 +486,16 @@ func (s *Service) StreamHouseholdRange(ctx context.Context, p auth.Principal, lo
 	if p.Prefix() != "31" || !p.Can(auth.PersonRead) {
 		return errs.E(errs.Forbidden, "只有全市范围的账号可以批量处理全部人口")
 	}
+	// The medical spending of the range's persons, which the facts
+	// records do not hold, read alongside in the same household order.
+	mrows, err := s.db.QueryContext(ctx, `SELECT household_id, person_id, monthly FROM person_medical WHERE household_id >= $1 AND household_id <= $2
+		ORDER BY household_id, person_id`, lo, hi)
+	if err != nil {
+		return fmt.Errorf("registry: stream: %w", err)
+	}
+	defer mrows.Close()
+	medical := medicalMerge{rows: mrows}
+	medical.advance()
 	rows, err := s.db.QueryContext(ctx, `SELECT id, facts FROM households WHERE id >= $1 AND id <= $2 ORDER BY id`, lo, hi)
 	if err != nil {
 		return fmt.Errorf("registry: stream: %w", err)
@@ -517,6 +528,9 @@ func (s *Service) StreamHouseholdRange(ctx context.Context, p auth.Principal, lo
 				if len(members) == 0 {
 					continue
 				}
+				if err := medical.apply(hid, members); err != nil {
+					return err
+				}
 				if err := fn(hid, members, false); err != nil {
 					return err
 				}
@@ -532,6 +546,46 @@ func (s *Service) StreamHouseholdRange(ctx context.Context, p auth.Principal, lo
 		return err
 	}
 	return stale()
+}
+
+// medicalMerge reads person_medical in household order beside a stream of
+// households in the same order.
+type medicalMerge struct {
+	rows     *sql.Rows
+	hid, pid int64
+	monthly  float64
+	ok       bool
+	err      error
+}
+
+func (m *medicalMerge) advance() {
+	if m.ok = m.rows.Next(); m.ok {
+		if m.err = m.rows.Scan(&m.hid, &m.pid, &m.monthly); m.err != nil {
+			m.ok = false
+		}
+	} else if m.err == nil {
+		m.err = m.rows.Err()
+	}
+}
+
+// apply sets the medical spending of household hid's members, skipping
+// the rows of households before it.
+func (m *medicalMerge) apply(hid int64, members []Person) error {
+	for m.ok && m.hid < hid {
+		m.advance()
+	}
+	for m.ok && m.hid == hid {
+		for i := range members {
+			if members[i].ID == m.pid {
+				members[i].MonthlyMedicalExpense = m.monthly
+			}
+		}
+		m.advance()
+	}
+	if m.err != nil {
+		return fmt.Errorf("registry: stream medical spending: %w", m.err)
+	}
+	return nil
 }
 
 // FactsUpdate changes facts that benefits depend on; nil leaves a field as
