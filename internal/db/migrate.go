@@ -73,6 +73,16 @@ func (d *DB) Migrate(ctx context.Context) error {
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7263001)`)
 	}
+	if d.Dialect == SQLite {
+		// A migration that rewrites a large table (ALTER TABLE … DROP
+		// COLUMN) inside its transaction keeps a statement journal of
+		// every page it changes: on disk, not in memory (12 GB for the
+		// persons of 25 million). The pool's setting comes back after.
+		if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+			return fmt.Errorf("db: migrate: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`)
+	}
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("db: create schema_migrations: %w", err)
