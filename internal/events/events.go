@@ -61,6 +61,25 @@ func Append(ctx context.Context, tx *sql.Tx, kind string, subject int64, divisio
 	return id, nil
 }
 
+// AppendAll writes events in tx as multi-row INSERTs, for a batch that
+// raises many (a feed can raise a hundred thousand). A nil Payload is {};
+// ID and CreatedAt are ignored (now is the time of all).
+func AppendAll(ctx context.Context, tx *sql.Tx, d db.Dialect, es []Event, now time.Time) error {
+	at := db.Now(now)
+	rows := make([][]any, len(es))
+	for i, e := range es {
+		payload := "{}"
+		if e.Payload != nil {
+			payload = string(e.Payload)
+		}
+		rows[i] = []any{e.Kind, e.SubjectID, e.Division, payload, at}
+	}
+	if err := db.InsertRows(ctx, tx, d, "events", []string{"kind", "subject_id", "division", "payload", "created_at"}, rows); err != nil {
+		return fmt.Errorf("events: append: %w", err)
+	}
+	return nil
+}
+
 // Handler handles one event. Returning an error stops the consumer at
 // that event; it is retried on the next Drain.
 type Handler func(ctx context.Context, e Event) error

@@ -97,3 +97,41 @@ func TestOutboxWaitsForARecentHole(t *testing.T) {
 		}
 	})
 }
+
+// Events appended together are delivered like those appended one by one,
+// in order, with their payloads ({} for none).
+func TestAppendAll(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC)
+		var es []events.Event
+		for i := range 250 { // more than one multi-row statement
+			es = append(es, events.Event{Kind: events.WarningRaised, SubjectID: int64(i + 1), Division: "310104", Payload: []byte(`{"warning":1}`)})
+		}
+		es[7].Payload = nil
+		if err := d.Tx(ctx, func(tx *sql.Tx) error { return events.AppendAll(ctx, tx, d.Dialect, es, now) }); err != nil {
+			t.Fatal(err)
+		}
+		var got []events.Event
+		disp := &events.Dispatcher{DB: d, Now: func() time.Time { return now }}
+		disp.Handle("count", func(ctx context.Context, e events.Event) error {
+			got = append(got, e)
+			return nil
+		}, events.WarningRaised)
+		if _, err := disp.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(es) {
+			t.Fatalf("delivered %d of %d", len(got), len(es))
+		}
+		for i, e := range got {
+			want := `{"warning":1}`
+			if i == 7 {
+				want = `{}`
+			}
+			if e.SubjectID != int64(i+1) || e.Division != "310104" || string(e.Payload) != want || !e.CreatedAt.Equal(now) {
+				t.Fatalf("event %d: %+v %s", i, e, e.Payload)
+			}
+		}
+	})
+}

@@ -431,10 +431,7 @@ func (r *raiser) raise(rule *compiled, sb subject) {
 	r.pending = append(r.pending, pendingWarning{rule, sb})
 }
 
-var (
-	warningColumns = []string{"id", "rule_code", "rule_name", "severity", "person_id", "household_id", "division", "district", "reason", "data", "batch", "raised_at"}
-	eventColumns   = []string{"kind", "subject_id", "division", "payload", "created_at"}
-)
+var warningColumns = []string{"id", "rule_code", "rule_name", "severity", "person_id", "household_id", "division", "district", "reason", "data", "batch", "raised_at"}
 
 // flush writes the pending warnings with IDs reserved in the transaction,
 // an event for each and a task routed to the household's adviser.
@@ -454,7 +451,7 @@ func (r *raiser) flush() error {
 	}
 	at := db.Now(r.now)
 	warnings := make([][]any, n)
-	evs := make([][]any, n)
+	evs := make([]events.Event, n)
 	tasks := make([]Task, n)
 	for i, w := range r.pending {
 		data, _ := json.Marshal(envData(&w.sb.env))
@@ -467,7 +464,7 @@ func (r *raiser) flush() error {
 			Rule     string `json:"rule"`
 			Severity string `json:"severity"`
 		}{ids[i], w.rule.Code, sev})
-		evs[i] = []any{events.WarningRaised, w.sb.person, w.sb.residence, string(payload), at}
+		evs[i] = events.Event{Kind: events.WarningRaised, SubjectID: w.sb.person, Division: w.sb.residence, Payload: payload}
 		tasks[i] = Task{Kind: TaskWarning, WarningID: ids[i], PersonID: w.sb.person, HouseholdID: w.sb.household, Division: w.sb.residence,
 			District: district, Severity: w.rule.Severity, Title: w.rule.Name, Reason: why, DueAt: r.now.Add(w.rule.Severity.Deadline()), CreatedAt: r.now}
 	}
@@ -475,8 +472,8 @@ func (r *raiser) flush() error {
 	if err := db.InsertRows(r.ctx, r.tx, d, "warnings", warningColumns, warnings); err != nil {
 		return fmt.Errorf("monitor: raise warnings: %w", err)
 	}
-	if err := db.InsertRows(r.ctx, r.tx, d, "events", eventColumns, evs); err != nil {
-		return fmt.Errorf("monitor: warning events: %w", err)
+	if err := events.AppendAll(r.ctx, r.tx, d, evs, r.now); err != nil {
+		return err
 	}
 	st := r.s.DB.Stmts(r.ctx, r.tx)
 	defer st.Close()

@@ -481,7 +481,8 @@ func (s *Service) HouseholdIDRange(ctx context.Context) (lo, hi int64, err error
 // [lo, hi]. It reads each household's encoded facts (households.facts);
 // households whose facts are stale (NULL after a change to a member) are
 // read from persons instead and passed with stale true, so that the
-// caller can write their facts again (RefreshFacts).
+// caller can write their facts again (RefreshFacts). Members' monthly
+// medical spending comes from person_medical, read alongside.
 func (s *Service) StreamHouseholdRange(ctx context.Context, p auth.Principal, lo, hi int64, fn func(householdID int64, members []Person, stale bool) error) error {
 	if p.Prefix() != "31" || !p.Can(auth.PersonRead) {
 		return errs.E(errs.Forbidden, "只有全市范围的账号可以批量处理全部人口")
