@@ -160,10 +160,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", envOr("MINZHENG_ADDR", ":8080"), "监听地址")
 	demo := fs.Bool("demo", false, "首次启动时载入演示城市（约 2 万人）和演示账号")
 	demoPersons := fs.Int64("demo-persons", 20000, "演示城市的人口数")
-	proactiveAt := fs.String("proactive-at", "02:00", "每天几点（上海时间 HH:MM）运行免申即享；off 为不运行")
-	monitorAt := fs.String("monitor-at", "04:00", "每天几点（上海时间 HH:MM）运行全量预警并上报超期任务；off 为不运行")
-	recheckAt := fs.String("recheck-at", "03:00", "每天几点（上海时间 HH:MM）发起到期的社会救助年度复核；off 为不运行")
-	payrollDay := fs.Int("payroll-day", 1, "每月几号（上海时间 03:00）计算当月发放，待各区签发；0 为不运行")
+	// Each line's scheduled job takes a flag (--proactive-at 02:00, --payroll-day 1 …).
+	jobAt := map[string]*string{}
+	for _, j := range declaredJobs() {
+		jobAt[j.Flag] = fs.String(j.Flag, j.Default, j.Usage)
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -176,26 +177,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	go a.Events.Run(ctx, 5*time.Second)
-	if *monitorAt != "off" {
-		if err := a.scheduleMonitor(ctx, *monitorAt); err != nil {
-			return err
-		}
+	values := map[string]string{}
+	for name, v := range jobAt {
+		values[name] = *v
 	}
-	if *payrollDay < 0 || *payrollDay > 28 {
-		return errs.Field("payroll-day", "发放日 %d 应为 1–28，或 0（不运行）", *payrollDay)
-	}
-	if *payrollDay > 0 {
-		a.schedulePayroll(ctx, *payrollDay)
-	}
-	if *proactiveAt != "off" {
-		if err := a.scheduleProactive(ctx, *proactiveAt); err != nil {
-			return err
-		}
-	}
-	if *recheckAt != "off" {
-		if err := a.scheduleRechecks(ctx, *recheckAt); err != nil {
-			return err
-		}
+	if err := a.scheduleJobs(ctx, values); err != nil {
+		return err
 	}
 	return a.Serve(ctx, *addr, func(addr string) {
 		host := addr

@@ -49,7 +49,7 @@ func TestCLIUserTokenAudit(t *testing.T) {
 			t.Fatalf("audit verify: %d %q", code, out)
 		}
 		// Alter the second entry directly in the database.
-		d, err := db.Open(context.Background(), cfg.DB, cfg.DataDir)
+		d, err := db.Connect(context.Background(), cfg.DB, cfg.DataDir)
 		if err != nil {
 			t.Fatal(err)
 		}

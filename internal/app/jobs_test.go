@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,11 +38,17 @@ func TestProactiveScheduleAndLease(t *testing.T) {
 
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if err := a.scheduleProactive(sctx, "02:00"); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.scheduleProactive(sctx, "25:00"); errs.Code(err) != errs.Invalid {
+	only := map[string]string{"proactive-at": "02:00", "monitor-at": "off", "recheck-at": "off", "payroll-day": "0"}
+	bad := map[string]string{"proactive-at": "25:00", "monitor-at": "off", "recheck-at": "off", "payroll-day": "0"}
+	if err := a.scheduleJobs(sctx, bad); errs.Code(err) != errs.Invalid || !strings.Contains(err.Error(), "proactive-at") {
 		t.Errorf("bad time accepted: %v", err)
+	}
+	bad["proactive-at"], bad["payroll-day"] = "off", "29"
+	if err := a.scheduleJobs(sctx, bad); errs.Code(err) != errs.Invalid || !strings.Contains(err.Error(), "payroll-day") {
+		t.Errorf("bad payroll day accepted: %v", err)
+	}
+	if err := a.scheduleJobs(sctx, only); err != nil {
+		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	var runs int

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"minzheng/internal/auth"
 	"minzheng/internal/errs"
@@ -139,22 +138,7 @@ func (a *App) importDevices(ctx context.Context, tab *tabular.Table, stdout io.W
 }
 
 // MonitorJob is the name of the daily monitoring sweep's lease.
-const MonitorJob = "monitor-sweep"
-
-// scheduleMonitor runs the full warning sweep and the escalation of
-// overdue tasks every day at hh:mm Shanghai time, in one process of those
-// sharing the database. `minzheng run monitor` runs the same once.
-func (a *App) scheduleMonitor(ctx context.Context, at string) error {
-	var hour, minute int
-	if _, err := fmt.Sscanf(at, "%d:%d", &hour, &minute); err != nil || hour > 23 || minute > 59 {
-		return errs.Field("monitor-at", "时间“%s”应为 HH:MM，或 off", at)
-	}
-	go a.Leases.Daily(ctx, a.Log, MonitorJob, hour, minute, time.FixedZone("CST", 8*3600), time.Hour, func(ctx context.Context, _ time.Time) error {
-		_, err := a.Monitor.Sweep(ctx, auth.System())
-		return err
-	})
-	return nil
-}
+const MonitorJob = monitor.Job
 
 // cmdRunMonitor runs the full warning sweep (run monitor) or an
 // extreme-weather sweep (run weather).

@@ -50,7 +50,7 @@ func payrollCity(t *testing.T, cfg app.Config) (d *db.DB, lines, fen int64) {
 	if _, stderr, code := run(t, cfg, "run", "proactive", "--as-of", "2025-08-01"); code != 0 {
 		t.Fatalf("proactive: %s", stderr)
 	}
-	d, err := db.Open(context.Background(), cfg.DB, cfg.DataDir)
+	d, err := db.Connect(context.Background(), cfg.DB, cfg.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
@@ -160,7 +161,13 @@ func openBenchCity(b *testing.B, backend string) *benchCity {
 // benchSchema lists the dialect's migrations with a hash of each, one a
 // line, for the completion marker.
 func benchSchema(d db.Dialect) (string, error) {
-	ms, err := db.Migrations(d)
+	var schema []fs.FS
+	for _, m := range Declared() {
+		if m.Migrations != nil {
+			schema = append(schema, m.Migrations)
+		}
+	}
+	ms, err := db.Migrations(d, schema...)
 	if err != nil {
 		return "", err
 	}

@@ -22,6 +22,7 @@ import (
 	"minzheng/internal/errs"
 	"minzheng/internal/events"
 	"minzheng/internal/idcard"
+	"minzheng/internal/jobs"
 	"minzheng/internal/policy"
 	"minzheng/internal/registry"
 	"minzheng/internal/secret"
@@ -35,7 +36,8 @@ type Service struct {
 	Audit    *audit.Log
 	Suite    secret.Suite
 	Tree     *division.Tree
-	DataDir  string // uploads go under DataDir/uploads
+	DataDir  string       // uploads go under DataDir/uploads
+	Leases   *jobs.Leases // RunRechecks' lease
 	Now      func() time.Time
 }
 

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,11 +41,25 @@ type DB struct {
 	URL string
 }
 
-// Open opens the database named by dsn: a postgres:// or postgresql:// URL
-// selects PostgreSQL; an empty dsn means the SQLite file minzheng.db in
-// dataDir; any other value is taken as a SQLite file path. It applies the
-// migrations before returning.
-func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
+// Open connects (Connect) and applies the platform's migrations and those of
+// schema (each line's migrations folder) before returning.
+func Open(ctx context.Context, dsn, dataDir string, schema ...fs.FS) (*DB, error) {
+	d, err := Connect(ctx, dsn, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Migrate(ctx, schema...); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Connect opens the database named by dsn without migrating it: a
+// postgres:// or postgresql:// URL selects PostgreSQL; an empty dsn means
+// the SQLite file minzheng.db in dataDir; any other value is taken as a
+// SQLite file path.
+func Connect(ctx context.Context, dsn, dataDir string) (*DB, error) {
 	var d *DB
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
@@ -60,10 +75,6 @@ func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
 		d, err = openSQLite(ctx, path)
 	}
 	if err != nil {
-		return nil, err
-	}
-	if err := d.Migrate(ctx); err != nil {
-		d.Close()
 		return nil, err
 	}
 	return d, nil

@@ -10,11 +10,11 @@ import (
 )
 
 func TestMigrationsMatchAcrossDialects(t *testing.T) {
-	s, err := db.Migrations(db.SQLite)
+	s, err := db.Migrations(db.SQLite, dbtest.Schema(t)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := db.Migrations(db.Postgres)
+	p, err := db.Migrations(db.Postgres, dbtest.Schema(t)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestMigrateAndUnique(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		// A second Migrate is a no-op.
-		if err := d.Migrate(ctx); err != nil {
+		if err := d.Migrate(ctx, dbtest.Schema(t)...); err != nil {
 			t.Fatalf("second migrate: %v", err)
 		}
 		var n int

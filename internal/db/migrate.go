@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -21,10 +22,41 @@ type Migration struct {
 	SQL     string
 }
 
-// Migrations returns the embedded migrations of a dialect in order.
-func Migrations(d Dialect) ([]Migration, error) {
-	dir := "migrations/" + string(d)
-	entries, err := fs.ReadDir(migrations, dir)
+// Migrations returns the migrations of a dialect in number order: the
+// platform's own (internal/db/migrations) and those of each of schema, an FS
+// holding sqlite/NNNN_name.sql and postgres/NNNN_name.sql (a business line's
+// migrations folder). Numbers are one sequence across every source, so that
+// a table a line creates exists before another line's later migration
+// refers to it; a number used twice is an error naming both files.
+func Migrations(d Dialect, schema ...fs.FS) ([]Migration, error) {
+	own, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []Migration
+	for _, fsys := range append([]fs.FS{own}, schema...) {
+		part, err := readMigrations(fsys, string(d))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, part...)
+	}
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Version == ms[i-1].Version {
+			return nil, fmt.Errorf("db: two migrations numbered %d: %s and %s", ms[i].Version, ms[i-1].Name, ms[i].Name)
+		}
+	}
+	return ms, nil
+}
+
+// readMigrations reads the .sql files of one dialect's folder of fsys; a
+// missing folder holds none.
+func readMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("db: read migrations: %w", err)
 	}
@@ -39,26 +71,21 @@ func Migrations(d Dialect) ([]Migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("db: migration %s: name must start with a number and _", name)
 		}
-		body, err := fs.ReadFile(migrations, dir+"/"+name)
+		body, err := fs.ReadFile(fsys, dir+"/"+name)
 		if err != nil {
 			return nil, err
 		}
 		ms = append(ms, Migration{Version: v, Name: name, SQL: string(body)})
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].Version == ms[i-1].Version {
-			return nil, fmt.Errorf("db: two migrations numbered %d", ms[i].Version)
-		}
-	}
 	return ms, nil
 }
 
-// Migrate applies the migrations not yet recorded in schema_migrations, each
+// Migrate applies the migrations (Migrations: the platform's and schema's)
+// not yet recorded in schema_migrations, each
 // in its own transaction. On PostgreSQL an advisory lock keeps two processes
 // that start at once from migrating together.
-func (d *DB) Migrate(ctx context.Context) error {
-	ms, err := Migrations(d.Dialect)
+func (d *DB) Migrate(ctx context.Context, schema ...fs.FS) error {
+	ms, err := Migrations(d.Dialect, schema...)
 	if err != nil {
 		return err
 	}

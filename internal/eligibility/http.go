@@ -71,7 +71,7 @@ func (h *HTTP) fragment(w http.ResponseWriter, r *http.Request) error {
 	}
 	page := web.PageFor(r, "")
 	page.Data = fragmentData{AsOf: on.Format("2006-01-02"), Results: rs}
-	return h.Render.Fragment(w, "person", "eligibility", page)
+	return h.Render.Fragment(w, "person_eligibility", "eligibility", page)
 }
 
 func (h *HTTP) apiPerson(w http.ResponseWriter, r *http.Request) error {

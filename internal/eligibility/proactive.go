@@ -19,6 +19,7 @@ import (
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
 	"minzheng/internal/errs"
+	"minzheng/internal/events"
 	"minzheng/internal/jobs"
 	"minzheng/internal/policy"
 	"minzheng/internal/registry"
@@ -34,7 +35,36 @@ type Proactive struct {
 	Registry *registry.Service
 	Policies *policy.Set
 	Audit    *audit.Log
+	Leases   *jobs.Leases // RunExclusive's lease
 	Now      func() time.Time
+}
+
+// Job is the name of the proactive grant's lease.
+const Job = "proactive"
+
+// RunExclusive runs the proactive grant under its lease, so that it never
+// runs twice at once across processes (the CLI, the console button and the
+// daily schedule take the same lease).
+func (p *Proactive) RunExclusive(ctx context.Context, by auth.Principal, on time.Time, progress io.Writer) (RunStats, error) {
+	if _, err := p.Leases.Acquire(ctx, Job, 6*time.Hour); errors.Is(err, jobs.ErrHeld) {
+		return RunStats{}, errs.E(errs.Conflict, "免申即享正在另一进程中运行，请稍后再试")
+	} else if err != nil {
+		return RunStats{}, err
+	}
+	defer p.Leases.Release(context.WithoutCancel(ctx), Job, "")
+	return p.Run(ctx, by, on, progress)
+}
+
+// Redecide is the outbox handler that re-decides the household of an
+// event's person today (a death stops its entitlements); a person no longer
+// registered is skipped.
+func (p *Proactive) Redecide(ctx context.Context, e events.Event) error {
+	now := p.Now()
+	_, err := p.Household(ctx, auth.System(), e.SubjectID, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC))
+	if errs.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // RunStats reports a proactive run; the CLI prints it as JSON.

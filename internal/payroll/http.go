@@ -299,7 +299,7 @@ func (h *HTTP) payee(w http.ResponseWriter, r *http.Request, d *payeeData) error
 	}
 	page := web.PageFor(r, "")
 	page.Data = d
-	return h.Render.Fragment(w, "person", "payee", page)
+	return h.Render.Fragment(w, "person_payee", "payee", page)
 }
 
 func (h *HTTP) accountFragment(w http.ResponseWriter, r *http.Request) error {

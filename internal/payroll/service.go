@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -38,6 +39,8 @@ type Service struct {
 	// HouseholdPrograms are the programmes paid to a household: figures
 	// count every living member as covered.
 	HouseholdPrograms map[string]bool
+	// Log, if set, records what a scheduled run computed.
+	Log *slog.Logger
 }
 
 func (s *Service) now() time.Time {

@@ -2,13 +2,11 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,12 +16,13 @@ import (
 	"text/template/parse"
 	"unicode"
 
+	"minzheng/internal/app"
 	"minzheng/internal/assistance"
 	"minzheng/internal/auth"
 	"minzheng/internal/division"
+	"minzheng/internal/module"
 	"minzheng/internal/monitor"
 	"minzheng/internal/registry"
-	"minzheng/internal/web"
 )
 
 // The English catalogue is keyed by the Chinese text. These tests keep it in
@@ -83,10 +82,7 @@ type templateScan struct {
 
 func scanTemplates(t *testing.T) templateScan {
 	t.Helper()
-	files, err := filepath.Glob("templates/*.html")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no templates found: %v", err)
-	}
+	files := templateFiles(t)
 	var s templateScan
 	for _, f := range files {
 		src, err := os.ReadFile(f)
@@ -238,9 +234,7 @@ func goLabels(t *testing.T) map[string]string {
 	for _, r := range auth.Roles {
 		add(r.Label(), "auth.Role("+string(r)+").Label")
 		// The navigation depends on the role's permissions.
-		req := httptest.NewRequest("GET", "/", nil)
-		req = req.WithContext(auth.WithPrincipal(context.Background(), auth.Principal{Name: "x", Role: r, Division: "310000"}))
-		for _, n := range web.PageFor(req, "").Nav {
+		for _, n := range module.Nav(app.Declared(), auth.Principal{Name: "x", Role: r, Division: "310000"}) {
 			add(n.Label, "web nav "+n.Href)
 		}
 	}

@@ -9,16 +9,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"minzheng/internal/app"
 	"minzheng/internal/audit"
 	"minzheng/internal/auth"
 	"minzheng/internal/division"
 	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
+	"minzheng/internal/module"
 	"minzheng/internal/monitor"
 	"minzheng/internal/payroll"
 	"minzheng/internal/policy"
@@ -164,12 +165,19 @@ var divisionNames = map[string]string{
 	"310104003001": "Yongjia Road Committee",
 }
 
+// eligibilityData mirrors eligibility's fragment data.
+type eligibilityData struct {
+	AsOf    string
+	Results []*policy.Result
+}
+
 func newRenderer(t *testing.T) *web.Renderer {
 	t.Helper()
-	r, err := web.NewRenderer(slog.New(slog.DiscardHandler), func(code string) string { return divisionNames[code] })
+	r, err := web.NewRenderer(slog.New(slog.DiscardHandler), func(code string) string { return divisionNames[code] }, linePages()...)
 	if err != nil {
 		t.Fatalf("NewRenderer: %v", err)
 	}
+	r.Nav = func(p auth.Principal) []web.NavItem { return module.Nav(app.Declared(), p) }
 	return r
 }
 
@@ -275,11 +283,17 @@ var renderCases = []renderCase{
 	{name: "person guardianship, reviewer", page: "person", title: "Zhang San", user: &reviewer,
 		data: registry.Profile{Person: zhang, Household: registry.Household{ID: 9}, Age: 74},
 		zh:   []string{"无特殊情况"}, en: []string{"Nothing to note"}},
-	{name: "payee account", page: "person", fragment: "payee", user: &cityAdmin,
+	{name: "person eligibility", page: "person_eligibility", fragment: "eligibility", user: &cityAdmin,
+		data: eligibilityData{AsOf: "2025-08-01", Results: []*policy.Result{{Program: "dibao", Name: "Dibao", Eligible: true, MonthlyAmount: 1595,
+			Explanation: []policy.Step{{Passed: true, Detail: "income 0 below 1595"}},
+			Parameters:  []policy.UsedValue{{Label: "standard", Value: 1595, From: "2024-07-01", Source: "doc 2024", Confirmed: true}}}}},
+		zh: []string{`data-program="dibao"`, "符合", "1595.00", "income 0 below 1595", "2025-08-01", "为什么？"},
+		en: []string{"Eligible", "Why?"}},
+	{name: "payee account", page: "person_payee", fragment: "payee", user: &cityAdmin,
 		data: payeeData{PersonID: 7, CanEdit: true, Saved: true, Account: payroll.Account{Bank: "ICBC", Number: "6222********2222", Holder: "Li Mu", Custodial: true, Custodian: "Street office"}, Form: payroll.Account{Bank: "ICBC"}},
 		zh:   []string{"6222********2222", "资金卡折代管", "Street office", `hx-post="/persons/7/payee-account"`, "发放账户已保存"},
 		en:   []string{"Bank", "Custodial account", "Payee account saved", "Save"}},
-	{name: "payee social security card", page: "person", fragment: "payee", user: &cityAdmin,
+	{name: "payee social security card", page: "person_payee", fragment: "payee", user: &cityAdmin,
 		data: payeeData{PersonID: 7, Card: true, Account: payroll.Account{Bank: "card"}, Error: "bad account"},
 		zh:   []string{"社保卡（按身份证号发放）", "bad account"}, en: []string{"Social security card (paid by ID number)"}},
 	{name: "person full id", page: "person", fragment: "fullid", user: &cityAdmin, data: "310104195001010017",
@@ -474,8 +488,7 @@ func TestRenderCoversEveryTemplate(t *testing.T) {
 	for _, c := range renderCases {
 		covered[c.page] = true
 	}
-	files, _ := filepath.Glob("templates/*.html")
-	for _, f := range files {
+	for _, f := range templateFiles(t) {
 		name := strings.TrimSuffix(path.Base(f), ".html")
 		if name != "layout" && !covered[name] {
 			t.Errorf("template %s has no case in renderCases", f)

@@ -89,56 +89,13 @@ func ClearSession(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, MaxAge: -1})
 }
 
-// PageFor starts a Page for the request: the caller, the CSRF token, the
-// navigation for the caller's role and the language (?lang=zh|en, else the
-// lang cookie that Language sets, else Chinese).
+// PageFor starts a Page for the request: the caller, the CSRF token and the
+// language (?lang=zh|en, else the lang cookie that Language sets, else
+// Chinese). Render adds the caller's navigation.
 func PageFor(r *http.Request, title string) *Page {
 	p := &Page{Title: title, CSRF: CSRF(r.Context()), Lang: requestLang(r)}
 	if u, ok := auth.FromContext(r.Context()); ok {
 		p.User = &u
-		p.Nav = navFor(u)
 	}
 	return p
-}
-
-func navFor(u auth.Principal) []NavItem {
-	nav := []NavItem{{"/", "首页"}}
-	if u.Can(auth.DivisionRead) {
-		nav = append(nav, NavItem{"/divisions/" + u.Division, "行政区划"})
-	}
-	if u.Can(auth.PersonRead) {
-		nav = append(nav, NavItem{"/persons", "人员查询"})
-	}
-	if u.Can(auth.PersonImport) {
-		nav = append(nav, NavItem{"/import", "批量导入"})
-	}
-	if u.Can(auth.MonitorRead) {
-		nav = append(nav, NavItem{"/monitor", "动态监测"})
-	}
-	if u.Can(auth.MonitorVisit) {
-		nav = append(nav, NavItem{"/monitor/tasks", "走访任务"})
-	}
-	if u.Can(auth.ApplicationRead) {
-		nav = append(nav, NavItem{"/applications", "社会救助"})
-	}
-	if u.Can(auth.RelativeRegister) {
-		nav = append(nav, NavItem{"/relatives", "亲属备案"})
-	}
-	if u.Can(auth.UserAdmin) {
-		nav = append(nav, NavItem{"/users", "账号管理"})
-	}
-	if u.Can(auth.AuditRead) {
-		nav = append(nav, NavItem{"/audit", "审计日志"})
-	}
-	if u.Can(auth.DivisionRead) {
-		nav = append(nav, NavItem{"/policies", "政策参数"})
-	}
-	if u.Can(auth.PayrollRead) {
-		nav = append(nav, NavItem{"/payroll", "待遇发放"})
-	}
-	if u.Can(auth.SystemOperate) && u.Prefix() == "31" {
-		nav = append(nav, NavItem{"/proactive", "免申即享"})
-		nav = append(nav, NavItem{"/simulate", "政策模拟"})
-	}
-	return nav
 }

@@ -23,7 +23,7 @@ import (
 )
 
 //go:embed templates/*.html
-var templateFS embed.FS
+var templateFS embed.FS // the layout and the error page; lines bring their pages
 
 //go:embed static
 var staticFS embed.FS
@@ -47,6 +47,21 @@ type NavItem struct {
 	Label string
 }
 
+// NavEntry is a business line's entry in the top navigation: shown to the
+// callers Show accepts (everyone when nil), at its Order among all entries.
+type NavEntry struct {
+	Order   int
+	Href    string
+	HrefFor func(auth.Principal) string // the link for the caller, when it depends on them
+	Label   string                      // Chinese; translated through the catalogue
+	Show    func(auth.Principal) bool
+}
+
+// CanNav returns a Show that accepts the callers holding perm.
+func CanNav(perm auth.Permission) func(auth.Principal) bool {
+	return func(p auth.Principal) bool { return p.Can(perm) }
+}
+
 // Page is what every template receives.
 type Page struct {
 	Title string
@@ -66,10 +81,14 @@ type Renderer struct {
 	log   *slog.Logger
 	// DivisionName resolves a division code for templates.
 	DivisionName func(code string) string
+	// Nav gives the top navigation of a signed-in caller.
+	Nav func(auth.Principal) []NavItem
 }
 
-// NewRenderer parses every template; it fails when one is broken.
-func NewRenderer(log *slog.Logger, divisionName func(string) string) (*Renderer, error) {
+// NewRenderer parses the layout, the error page and the page templates of
+// each of pages (an FS with *.html at its root, one per business line); it
+// fails when one is broken or two pages share a name.
+func NewRenderer(log *slog.Logger, divisionName func(string) string, pages ...fs.FS) (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}, log: log, DivisionName: divisionName}
 	if err := json.Unmarshal(messagesEN, &r.en); err != nil {
 		return nil, fmt.Errorf("web: messages_en.json: %w", err)
@@ -94,17 +113,27 @@ func NewRenderer(log *slog.Logger, divisionName func(string) string) (*Renderer,
 	if err != nil {
 		return nil, fmt.Errorf("web: layout: %w", err)
 	}
-	names, _ := fs.Glob(templateFS, "templates/*.html")
-	for _, n := range names {
-		base := path.Base(n)
-		if base == "layout.html" {
-			continue
-		}
-		t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
+	own, _ := fs.Sub(templateFS, "templates")
+	for _, fsys := range append([]fs.FS{own}, pages...) {
+		names, err := fs.Glob(fsys, "*.html")
 		if err != nil {
-			return nil, fmt.Errorf("web: template %s: %w", base, err)
+			return nil, fmt.Errorf("web: templates: %w", err)
 		}
-		r.pages[strings.TrimSuffix(base, ".html")] = t
+		for _, n := range names {
+			base := path.Base(n)
+			if base == "layout.html" {
+				continue
+			}
+			name := strings.TrimSuffix(base, ".html")
+			if _, dup := r.pages[name]; dup {
+				return nil, fmt.Errorf("web: two page templates are named %s", base)
+			}
+			t, err := template.Must(layout.Clone()).ParseFS(fsys, n)
+			if err != nil {
+				return nil, fmt.Errorf("web: template %s: %w", base, err)
+			}
+			r.pages[name] = t
+		}
 	}
 	return r, nil
 }
@@ -139,6 +168,9 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 	}
 	if p.Lang == "" {
 		p.Lang = "zh"
+	}
+	if p.User != nil && p.Nav == nil && r.Nav != nil {
+		p.Nav = r.Nav(*p.User)
 	}
 	p.Now = time.Now()
 	var buf bytes.Buffer

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,10 +21,44 @@ import (
 // EnvPostgres names the variable holding the PostgreSQL server URL for tests.
 const EnvPostgres = "MINZHENG_TEST_POSTGRES"
 
+// Schema returns every business line's migrations folder
+// (internal/<line>/migrations) of the source tree the test runs in, so that
+// a package's tests get the whole schema without importing every line (the
+// application gets the same folders from its modules; a test in internal/app
+// checks that the two agree).
+func Schema(t testing.TB) []fs.FS {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("schema: no go.mod above the test's folder")
+		}
+		dir = parent
+	}
+	folders, err := filepath.Glob(filepath.Join(dir, "internal", "*", "migrations"))
+	if err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	var out []fs.FS
+	for _, f := range folders {
+		if filepath.Base(filepath.Dir(f)) != "db" { // the platform's own are embedded in db
+			out = append(out, os.DirFS(f))
+		}
+	}
+	return out
+}
+
 // SQLite returns a new migrated SQLite database in a temporary folder.
 func SQLite(t testing.TB) *db.DB {
 	t.Helper()
-	d, err := db.Open(context.Background(), "", t.TempDir())
+	d, err := db.Open(context.Background(), "", t.TempDir(), Schema(t)...)
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
@@ -74,7 +109,7 @@ func PostgresURL(t testing.TB) string {
 func Postgres(t testing.TB) *db.DB {
 	t.Helper()
 	dsn := PostgresURL(t)
-	d, err := db.Open(context.Background(), dsn, t.TempDir())
+	d, err := db.Open(context.Background(), dsn, t.TempDir(), Schema(t)...)
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}
