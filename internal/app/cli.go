@@ -10,21 +10,19 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
 
 	"minzheng/internal/auth"
-	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
+	"minzheng/internal/module"
 	"minzheng/internal/payroll"
 	"minzheng/internal/policy"
-	"minzheng/internal/tabular"
 )
 
-const usage = `minzheng — 上海民政业务平台
+const usageFormat = `minzheng — 上海民政业务平台
 
 用法: minzheng <命令> [参数]
 
@@ -34,19 +32,12 @@ const usage = `minzheng — 上海民政业务平台
   token     接口令牌：token create --user NAME [--label L]
   gen       生成合成人口：gen --persons N --seed S
   eval      计算一个家庭的待遇资格：eval --program ID --as-of YYYY-MM-DD --case FILE.json
-  run       批处理：run proactive --as-of YYYY-MM-DD（免申即享：全市人口逐项计算，只写入变化）
-            run recheck --as-of YYYY-MM-DD（社会救助年度复核：为批准满一年的家庭发起复核申请）
-            run payroll --period YYYY-MM（月度发放：写入发放台账并生成各区各银行的发放文件）
-            run campaign --id ID --name 名称 --rule 规则 --amount 金额 --as-of 日期（一次性发放）
-  payroll   payroll returns FILE（导入银行回盘文件，失败的付款在下次发放时重发）
-            run monitor（全量预警并将超期任务上报区）| run weather --kind cold|heat --districts 310104,310115
-  import    导入部门数据：import feed --type TYPE [--batch ID] [--source 部门] [--good-only] FILE
-            （TYPE：death、medical、unemployment、disability、arrears、water、call；最后一行输出 JSON 结果）
-            绑定设备：import devices FILE（列：设备编号、设备类型 water_meter|call_button、身份证号）
-  simulate  政策模拟测算：simulate --set dibao.standard=1700 --from 2025-07-01 [--xlsx 文件]
   audit     审计日志：audit verify | audit list [--limit N]
   backup    备份 SQLite 数据库：backup --to FILE
   version   显示版本
+
+业务条线的命令（批处理 run、导入 import 等）:
+%s
 
 每个命令都接受 --data DIR（数据目录，默认 ./minzheng-data）、--db URL（postgres://… 使用 PostgreSQL）
 和 --policy-dir DIR（用该目录的政策文件代替内置政策）。
@@ -59,7 +50,7 @@ var Version = "dev"
 // Run runs the command line and returns the exit code.
 func Run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usageText())
 		return 0
 	}
 	cmd, rest := args[0], args[1:]
@@ -74,33 +65,13 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	switch cmd {
-	case "serve":
-		err = cmdServe(ctx, rest, stdout, stderr)
-	case "user":
-		err = cmdUser(ctx, rest, stdout, stderr)
-	case "token":
-		err = cmdToken(ctx, rest, stdout, stderr)
-	case "gen":
-		err = cmdGen(ctx, rest, stdout, stderr)
-	case "eval":
-		err = cmdEval(rest, stdout, stderr)
-	case "run":
-		err = cmdRun(ctx, rest, stdout, stderr)
-	case "payroll":
-		err = cmdPayroll(ctx, rest, stdout, stderr)
-	case "simulate":
-		err = cmdSimulate(ctx, rest, stdout, stderr)
-	case "import":
-		err = cmdImport(ctx, rest, stdout, stderr)
-	case "audit":
-		err = cmdAudit(ctx, rest, stdout, stderr)
-	case "backup":
-		err = cmdBackup(ctx, rest, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "minzheng", Version)
-	default:
-		fmt.Fprintf(stderr, "未知命令 %q\n\n%s", cmd, usage)
+	if c, n, ok := findCommand(Declared(), args); ok {
+		err = runCommand(ctx, c, args[n:], stdout, stderr)
+	} else {
+		err = runOwn(ctx, cmd, rest, stdout, stderr)
+	}
+	if errors.Is(err, errUnknownCommand) {
+		fmt.Fprintf(stderr, "未知命令 %q\n\n%s", cmd, usageText())
 		return 2
 	}
 	if err != nil {
@@ -118,6 +89,37 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// errUnknownCommand reports a command that neither the app nor a line has.
+var errUnknownCommand = errors.New("unknown command")
+
+// runOwn runs one of the application's own commands (those of no line).
+func runOwn(ctx context.Context, cmd string, rest []string, stdout, stderr io.Writer) error {
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, rest, stdout, stderr)
+	case "token":
+		return cmdToken(ctx, rest, stdout, stderr)
+	case "gen":
+		return cmdGen(ctx, rest, stdout, stderr)
+	case "eval":
+		return cmdEval(rest, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, rest, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "minzheng", Version)
+		return nil
+	}
+	// "run", "import", "payroll" without a known second word list theirs.
+	if group := commandGroup(Declared(), cmd); group != "" {
+		return errs.E(errs.Invalid, "用法：%s", group)
+	}
+	return errUnknownCommand
 }
 
 // common are the flags every command takes.
@@ -470,237 +472,10 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	return printJSON(stdout, res)
 }
 
-// cmdRun runs a batch job once: run proactive --as-of DATE, run monitor,
-// run weather.
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const use = "用法：minzheng run proactive --as-of YYYY-MM-DD | run payroll --period YYYY-MM | run campaign --id ID --name 名称 --rule 规则 --amount 金额 --as-of YYYY-MM-DD | run recheck --as-of YYYY-MM-DD | run monitor | run weather --kind cold --districts CODES"
-	if len(args) == 0 {
-		return errs.E(errs.Invalid, use)
-	}
-	switch args[0] {
-	case "proactive":
-		return cmdRunProactive(ctx, args[1:], stdout, stderr)
-	case "payroll":
-		return cmdRunPayroll(ctx, args[1:], stdout, stderr)
-	case "campaign":
-		return cmdRunCampaign(ctx, args[1:], stdout, stderr)
-	case "recheck":
-		return cmdRunRecheck(ctx, args[1:], stdout, stderr)
-	case "monitor", "weather":
-		return cmdRunMonitor(ctx, args, stdout, stderr)
-	}
-	return errs.E(errs.Invalid, use)
-}
-
-func cmdRunProactive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlags("run proactive", stderr)
-	asOf := fs.String("as-of", time.Now().Format(time.DateOnly), "计算日期 YYYY-MM-DD")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	on, err := parseDay("as-of", *asOf)
-	if err != nil {
-		return err
-	}
-	a, err := c.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	st, err := a.RunProactive(ctx, auth.System(), on, stderr)
-	if err != nil {
-		return err
-	}
-	return printLine(stdout, st)
-}
-
-// cmdRunPayroll runs the month's payroll and writes every district's bank
-// files; it ends with one JSON line of the period's ledger totals.
-func cmdRunPayroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlags("run payroll", stderr)
-	period := fs.String("period", time.Now().Format("2006-01"), "发放期 YYYY-MM")
-	batch := fs.Int("batch", 20000, "每个事务处理的待遇数")
-	noFiles := fs.Bool("no-files", false, "不生成银行发放文件（等待各区签发）")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	a, err := c.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	res, err := a.Payroll.Run(ctx, auth.System(), *period, payroll.Options{Batch: *batch, Files: !*noFiles}, stderr)
-	if err != nil {
-		return err
-	}
-	return printLine(stdout, res)
-}
-
-// cmdRunCampaign pays a one-off campaign.
-func cmdRunCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlags("run campaign", stderr)
-	var cp payroll.Campaign
-	fs.StringVar(&cp.ID, "id", "", "活动编号，如 2026-spring")
-	fs.StringVar(&cp.Name, "name", "", "活动名称，如 2026 年春节帮困送温暖")
-	fs.StringVar(&cp.Rule, "rule", "", `发放对象规则，如 "dibao" in programs || "tekun" in programs`)
-	fs.StringVar(&cp.Amount, "amount", "", "每人金额（元）或公式，如 household_size * 200")
-	fs.StringVar(&cp.AsOf, "as-of", time.Now().Format(time.DateOnly), "基准日期 YYYY-MM-DD")
-	files := fs.Bool("files", true, "生成银行发放文件")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	a, err := c.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	res, err := a.Payroll.RunCampaign(ctx, auth.System(), cp, stderr)
-	if err != nil {
-		return err
-	}
-	if *files {
-		paths, err := a.Payroll.WriteBankFiles(ctx, auth.System(), cp.ID, "")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "银行文件 %d 个，在 %s\n", len(paths), filepath.Join(a.Payroll.Dir, cp.ID))
-	}
-	return printLine(stdout, res)
-}
-
-// cmdPayroll handles the payroll's other commands: bank return files.
-func cmdPayroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const use = "用法：minzheng payroll returns FILE（导入银行回盘文件：流水号,结果,原因）"
-	if len(args) == 0 || args[0] != "returns" {
-		return errs.E(errs.Invalid, use)
-	}
-	fs, c := newFlags("payroll returns", stderr)
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return errs.E(errs.Invalid, use)
-	}
-	name := fs.Arg(0)
-	f, err := os.Open(name)
-	if err != nil {
-		return errs.E(errs.Invalid, "无法打开文件 %s：%v", name, err)
-	}
-	defer f.Close()
-	t, err := tabular.Read(f, name, 200<<20)
-	if err != nil {
-		return errs.E(errs.Invalid, "%s", err.Error())
-	}
-	a, err := c.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	rep, err := a.Payroll.ImportReturns(ctx, auth.System(), t, filepath.Base(name))
-	if err != nil {
-		return err
-	}
-	return printLine(stdout, rep)
-}
-
-// cmdRunRecheck opens the annual re-checks (年度复核) due on a date, under
-// the same lease as the scheduled job, and prints what it did as JSON.
-func cmdRunRecheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlags("run recheck", stderr)
-	asOf := fs.String("as-of", time.Now().Format(time.DateOnly), "日期 YYYY-MM-DD：为此前满一年批准的家庭发起复核")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	on, err := parseDay("as-of", *asOf)
-	if err != nil {
-		return err
-	}
-	a, err := c.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	st, err := a.RunRechecks(ctx, on)
-	if err != nil {
-		return err
-	}
-	return printLine(stdout, st)
-}
-
-// settings collects repeated --set flags.
-type settings []string
-
-func (s *settings) String() string     { return strings.Join(*s, ",") }
-func (s *settings) Set(v string) error { *s = append(*s, v); return nil }
-
-// cmdSimulate runs a what-if over the whole register and prints it as JSON
-// (and writes it to Excel with --xlsx). Nothing is changed.
-func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlags("simulate", stderr)
-	var set settings
-	fs.Var(&set, "set", "参数设定，如 dibao.standard=1700（可重复）")
-	from := fs.String("from", time.Now().Format(time.DateOnly), "生效日期 YYYY-MM-DD")
-	xlsx := fs.String("xlsx", "", "同时导出到该 Excel 文件")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	on, err := parseDay("from", *from)
-	if err != nil {
-		return err
-	}
-	a, err := c.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	over, err := a.Eligibility.ParseSet(set)
-	if err != nil {
-		return err
-	}
-	sim, err := a.Eligibility.Simulate(ctx, auth.System(), over, on, a.Divisions.Tree.Name)
-	if err != nil {
-		return err
-	}
-	if *xlsx != "" {
-		f, err := os.Create(*xlsx)
-		if err != nil {
-			return err
-		}
-		if err := eligibility.WriteSimulationXLSX(f, sim); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-	}
-	return printJSON(stdout, sim)
-}
-
-// parseDay reads a YYYY-MM-DD flag value, naming the flag when it is wrong.
-func parseDay(flag, v string) (time.Time, error) {
-	t, err := time.Parse(time.DateOnly, v)
-	if err != nil {
-		return time.Time{}, errs.Field(flag, "日期“%s”应为 YYYY-MM-DD", v)
-	}
-	return t, nil
-}
-
-// printJSON writes v as indented JSON with Chinese left readable.
-// printLine prints v as one line of JSON, for scripts that read a batch
-// command's result.
-func printLine(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(w, string(b))
-	return err
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+// parseDay, printLine and printJSON are the module package's, for the
+// app's own commands.
+var (
+	parseDay  = module.ParseDay
+	printLine = module.PrintLine
+	printJSON = module.PrintJSON
+)

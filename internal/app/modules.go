@@ -25,12 +25,16 @@ func (a *App) modules() []module.Module {
 		admin.Module(a.Auth, a.Audit, a.Divisions),
 		division.Module(a.Divisions),
 		registry.Module(a.Registry),
-		monitor.Module(a.Monitor, a.drainSoon),
+		monitor.Module(a.Monitor, a.Registry, a.drainSoon, a.drain),
 		assistance.Module(a.Assistance),
 		payroll.Module(a.Payroll, a.districtName),
 		eligibility.Module(a.Eligibility, a.Proactive, a.districtName),
 	}
 }
+
+// drain delivers the outbox's pending events (a nil-safe method value for
+// Declared).
+func (a *App) drain(ctx context.Context) (int, error) { return a.Events.Drain(ctx) }
 
 // districtName names a division code (for the lines' pages).
 func (a *App) districtName(code string) string { return a.Divisions.Tree.Name(code) }

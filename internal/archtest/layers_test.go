@@ -102,6 +102,7 @@ var edges = map[edge]string{
 	{"internal/eligibility", "internal/policy"}:   "entitlements are the policy files evaluated (Evaluate) and planned (Plan) on the register",
 	{"internal/eligibility", "internal/registry"}: "the proactive run streams the register; single cases read a person and household",
 	{"internal/monitor", "internal/division"}:     "tasks are routed to the adviser whose jurisdiction is closest above the household's committee",
+	{"internal/monitor", "internal/registry"}:     "import devices finds the person a device is bound to by ID number",
 	// Between shared owners.
 	{"internal/registry", "internal/division"}: "persons carry division codes, checked against and named from the tree",
 
@@ -120,6 +121,7 @@ var edges = map[edge]string{
 	{"internal/web", "internal/errs"}:      "pages render errs messages",
 	{"internal/web", "internal/httpx"}:     "page handlers are httpx handlers",
 	{"internal/module", "internal/auth"}:   "nav entries are shown by the caller's permissions",
+	{"internal/module", "internal/errs"}:   "a command's bad date names its flag",
 	{"internal/module", "internal/events"}: "a module's consumers are outbox handlers",
 	{"internal/module", "internal/httpx"}:  "a module registers its routes on the router",
 	{"internal/module", "internal/web"}:    "a module's routes render pages; its nav entries are web's",

@@ -37,6 +37,7 @@ func Module(s *Service) module.Module {
 		},
 		Templates:  module.Sub(templateFS, "templates"),
 		Migrations: module.Sub(migrationFS, "migrations"),
+		Commands:   commands(s),
 		Jobs: []module.Job{{
 			Name: RecheckJob + "-daily", Flag: "recheck-at", Default: "03:00", TTL: time.Hour,
 			Usage: "每天几点（上海时间 HH:MM）发起到期的社会救助年度复核；off 为不运行",

@@ -48,6 +48,7 @@ func Module(s *Service, p *Proactive, districtName func(string) string) module.M
 		}},
 		// The name is the consumer's offset in the outbox: kept from when
 		// the handler was wired in app under monitor's name.
+		Commands:  commands(s, p, districtName),
 		Consumers: []module.Consumer{{Name: "monitor.redecide", Kinds: []string{events.PersonDied, events.PersonChanged}, Handler: p.Redecide}},
 	}
 }

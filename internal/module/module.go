@@ -9,12 +9,16 @@ package module
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"sort"
 	"time"
 
 	"minzheng/internal/auth"
+	"minzheng/internal/errs"
 	"minzheng/internal/events"
 	"minzheng/internal/httpx"
 	"minzheng/internal/web"
@@ -42,6 +46,8 @@ type Module struct {
 	Jobs []Job
 	// Consumers handle events of other lines (delivered by the outbox).
 	Consumers []Consumer
+	// Commands are the line's command-line commands.
+	Commands []Command
 	// OpenAPI is the line's part of the API document (paths and schemas).
 	OpenAPI []byte
 }
@@ -121,4 +127,48 @@ func Nav(mods []Module, p auth.Principal) []web.NavItem {
 		}
 	}
 	return out
+}
+
+// Command is a command-line command of a line: `minzheng <Name> [flags]
+// [arguments]`. Flags declares the command's flags on fs and returns the
+// action to run with them. The application calls Flags twice: on the
+// declared module (app.Declared, without services) to parse the common
+// flags (--data, --db, --policy-dir) and check the command's, then, with the
+// app open, on the module built from its services, whose action it runs.
+type Command struct {
+	Name    string // "run recheck", "import feed"
+	Summary string // the help line, in Chinese, with the flags it takes
+	Flags   func(fs *flag.FlagSet) Action
+}
+
+// Action runs a command once the app is open. The command's result goes to
+// stdout (scripts read it), progress and problems to stderr.
+type Action func(ctx context.Context, stdout, stderr io.Writer) error
+
+// ParseDay reads a YYYY-MM-DD flag value, naming the flag when it is wrong.
+func ParseDay(flag, v string) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, errs.Field(flag, "日期“%s”应为 YYYY-MM-DD", v)
+	}
+	return t, nil
+}
+
+// PrintLine prints v as one line of JSON, for scripts that read a batch
+// command's result.
+func PrintLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
+// PrintJSON writes v as indented JSON with Chinese left readable.
+func PrintJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

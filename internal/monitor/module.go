@@ -8,6 +8,7 @@ import (
 	"minzheng/internal/auth"
 	"minzheng/internal/httpx"
 	"minzheng/internal/module"
+	"minzheng/internal/registry"
 	"minzheng/internal/web"
 )
 
@@ -23,9 +24,10 @@ const Job = "monitor-sweep"
 // Module declares low-income dynamic monitoring (低收入人口动态监测) to the
 // application: pages and API, navigation, templates, migrations and the
 // daily sweep (every rule over everyone, then overdue tasks escalated).
-// afterImport, if not nil, runs after a batch is written so its events (a
-// death) are delivered at once.
-func Module(s *Service, afterImport func()) module.Module {
+// afterImport, if not nil, runs after a batch is written on a page so its
+// events (a death) are delivered soon; the CLI's import drains them with
+// drain before it ends. reg finds the persons devices are bound to.
+func Module(s *Service, reg *registry.Service, afterImport func(), drain func(context.Context) (int, error)) module.Module {
 	return module.Module{
 		Name: "monitor",
 		Routes: func(r *httpx.Router, render *web.Renderer) {
@@ -37,6 +39,7 @@ func Module(s *Service, afterImport func()) module.Module {
 		},
 		Templates:  module.Sub(templateFS, "templates"),
 		Migrations: module.Sub(migrationFS, "migrations"),
+		Commands:   commands(s, reg, drain),
 		Jobs: []module.Job{{
 			Name: Job, Flag: "monitor-at", Default: "04:00", TTL: time.Hour,
 			Usage: "每天几点（上海时间 HH:MM）运行全量预警并上报超期任务；off 为不运行",
