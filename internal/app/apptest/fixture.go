@@ -81,8 +81,7 @@ func NewFixture(t *testing.T, cfg app.Config) *Fixture {
 	// payroll of two periods has run, so each district has ledger lines to
 	// sign off and payments to return.
 	for _, d := range []string{Xuhui, Pudong} {
-		if _, err := s.App.DB.ExecContext(ctx, `INSERT INTO entitlements (program, person_id, household_id, status, monthly_fen, since, proactive, decision_id, updated_at)
-			SELECT 'elderly_allowance', id, household_id, 'active', 15000, '2025-01-01', 1, 0, '' FROM persons WHERE id = $1`, f.Only[d]); err != nil {
+		if _, err := s.App.DB.ExecContext(ctx, grantElderlyAllowance, f.Only[d]); err != nil {
 			t.Fatalf("entitlement: %v", err)
 		}
 	}
