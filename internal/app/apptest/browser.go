@@ -46,7 +46,7 @@ func (s *Server) Login(t testing.TB, name string, role auth.Role, division strin
 	t.Helper()
 	_, pw, err := s.App.Auth.CreateUser(context.Background(), auth.System(), auth.NewUser{Name: name, Role: role, Division: division})
 	if err != nil {
-		t.Fatalf("create user %s: %v", name, err)
+		t.Fatalf("add user %s: %v", name, err)
 	}
 	b := s.Browser(t)
 	b.LogIn(t, name, pw)

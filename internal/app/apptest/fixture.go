@@ -67,7 +67,7 @@ func NewFixture(t *testing.T, cfg app.Config) *Fixture {
 		x, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: name, IDNumber: number,
 			HukouDivision: hukou, ResidenceDivision: residence, Relation: "户主", Address: "测试路 1 号"})
 		if err != nil {
-			t.Fatalf("create %s: %v", name, err)
+			t.Fatalf("register %s: %v", name, err)
 		}
 		f.Numbers[x.ID] = number
 		return x.ID

@@ -89,11 +89,11 @@ func (s *Server) Staff(t testing.TB, name string, role auth.Role, division strin
 	t.Helper()
 	ctx := context.Background()
 	if _, _, err := s.App.Auth.CreateUser(ctx, auth.System(), auth.NewUser{Name: name, Display: name, Role: role, Division: division}); err != nil {
-		t.Fatalf("create user %s: %v", name, err)
+		t.Fatalf("add user %s: %v", name, err)
 	}
 	tok, err := s.App.Auth.CreateToken(ctx, auth.System(), name, "test")
 	if err != nil {
-		t.Fatalf("create token for %s: %v", name, err)
+		t.Fatalf("token for %s: %v", name, err)
 	}
 	return tok
 }
