@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"minzheng/internal/app"
+	"minzheng/internal/app/apptest"
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
 	"minzheng/internal/idcard"
@@ -22,13 +22,7 @@ import (
 // run runs the CLI with args and the common flags of cfg.
 func run(t *testing.T, cfg app.Config, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	args = append(args, "--data", cfg.DataDir)
-	if cfg.DB != "" {
-		args = append(args, "--db", cfg.DB)
-	}
-	var out, errb bytes.Buffer
-	code = app.Run(args, &out, &errb)
-	return out.String(), errb.String(), code
+	return apptest.CLI(t, cfg, args...)
 }
 
 func TestCLIUserTokenAudit(t *testing.T) {

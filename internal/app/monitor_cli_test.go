@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"minzheng/internal/app"
+	"minzheng/internal/app/apptest"
 	"minzheng/internal/auth"
 	"minzheng/internal/idcard"
 	"minzheng/internal/registry"
@@ -98,7 +99,7 @@ func TestCLIImportFeed(t *testing.T) {
 }
 
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return apptest.Logger(t)
 }
 
 func encodeGBK(t *testing.T, s string) []byte {

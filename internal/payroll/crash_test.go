@@ -1,11 +1,10 @@
-package app_test
+package payroll_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -13,30 +12,14 @@ import (
 	"time"
 
 	"minzheng/internal/app"
+	"minzheng/internal/app/apptest"
 	"minzheng/internal/db"
 	"minzheng/internal/payroll"
 )
 
 // TestMain lets a test start this test binary as the minzheng command, in
-// a child process it can kill: MINZHENG_AS_CLI=1 runs app.Run on the
-// arguments instead of the tests.
-func TestMain(m *testing.M) {
-	if os.Getenv("MINZHENG_AS_CLI") == "1" {
-		os.Exit(app.Run(os.Args[1:], os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
-
-// child returns the minzheng command in a child process on cfg.
-func child(cfg app.Config, args ...string) *exec.Cmd {
-	args = append(args, "--data", cfg.DataDir)
-	if cfg.DB != "" {
-		args = append(args, "--db", cfg.DB)
-	}
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "MINZHENG_AS_CLI=1")
-	return cmd
-}
+// a child process it can kill (apptest.Child).
+func TestMain(m *testing.M) { apptest.Main(m) }
 
 // payrollCity generates a small city and grants its entitlements; it
 // returns the number of active entitlements with an amount (an edge
@@ -44,10 +27,10 @@ func child(cfg app.Config, args ...string) *exec.Cmd {
 // which a month's payroll must pay exactly.
 func payrollCity(t *testing.T, cfg app.Config) (d *db.DB, lines, fen int64) {
 	t.Helper()
-	if _, stderr, code := run(t, cfg, "gen", "--persons", "20000", "--seed", "7"); code != 0 {
+	if _, stderr, code := apptest.CLI(t, cfg, "gen", "--persons", "20000", "--seed", "7"); code != 0 {
 		t.Fatalf("gen: %s", stderr)
 	}
-	if _, stderr, code := run(t, cfg, "run", "proactive", "--as-of", "2025-08-01"); code != 0 {
+	if _, stderr, code := apptest.CLI(t, cfg, "run", "proactive", "--as-of", "2025-08-01"); code != 0 {
 		t.Fatalf("proactive: %s", stderr)
 	}
 	d, err := db.Connect(context.Background(), cfg.DB, cfg.DataDir)
@@ -97,11 +80,11 @@ func TestPayrollSurvivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills 40 child processes; skipped with -short")
 	}
-	eachDB(t, func(t *testing.T, cfg app.Config) {
+	apptest.EachDB(t, func(t *testing.T, cfg app.Config) {
 		d, want, wantFen := payrollCity(t, cfg)
 		// How long an undisturbed run takes, on another period.
 		start := time.Now()
-		if out, err := child(cfg, "run", "payroll", "--period", "2025-07", "--batch", "50").Output(); err != nil {
+		if out, err := apptest.Child(cfg, "run", "payroll", "--period", "2025-07", "--batch", "50").Output(); err != nil {
 			t.Fatalf("undisturbed run: %v %s", err, out)
 		}
 		full := time.Since(start)
@@ -109,7 +92,7 @@ func TestPayrollSurvivesKill9(t *testing.T) {
 		midway := 0
 		for i := 0; i < 20; i++ {
 			prev, _ := ledgerState(t, d, "2025-08")
-			cmd := child(cfg, "run", "payroll", "--period", "2025-08", "--batch", "20")
+			cmd := apptest.Child(cfg, "run", "payroll", "--period", "2025-08", "--batch", "20")
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -153,7 +136,7 @@ func TestPayrollSurvivesKill9(t *testing.T) {
 		}
 		before, _ := ledgerState(t, d, "2025-08")
 		var errb bytes.Buffer
-		cmd := child(cfg, "run", "payroll", "--period", "2025-08")
+		cmd := apptest.Child(cfg, "run", "payroll", "--period", "2025-08")
 		cmd.Stderr = &errb
 		out, err := cmd.Output()
 		if err != nil {
@@ -170,12 +153,12 @@ func TestPayrollSurvivesKill9(t *testing.T) {
 // TestPayrollTwoProcessesOneRuns starts the same payroll in two processes
 // on one database at once: one runs it, the other says it is running.
 func TestPayrollTwoProcessesOneRuns(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg app.Config) {
+	apptest.EachDB(t, func(t *testing.T, cfg app.Config) {
 		d, want, _ := payrollCity(t, cfg)
 		var outs, errs [2]bytes.Buffer
 		var cmds [2]*exec.Cmd
 		for i := range cmds {
-			cmds[i] = child(cfg, "run", "payroll", "--period", "2025-08", "--batch", "10", "--no-files")
+			cmds[i] = apptest.Child(cfg, "run", "payroll", "--period", "2025-08", "--batch", "10", "--no-files")
 			cmds[i].Stdout, cmds[i].Stderr = &outs[i], &errs[i]
 		}
 		for _, c := range cmds {

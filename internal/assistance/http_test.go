@@ -1,13 +1,11 @@
-package app_test
+package assistance_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"minzheng/internal/app"
+	"minzheng/internal/app/apptest"
 	"minzheng/internal/assistance"
 	"minzheng/internal/auth"
 	"minzheng/internal/idcard"
@@ -26,7 +25,7 @@ import (
 // reviewer and approver in 徐汇, and city-wide staff, for walking the
 // social assistance chain through the API.
 type chainServer struct {
-	*apiServer
+	*apptest.Server
 	tokens    map[string]string // role_district, or reviewer_b / approver_b (徐汇)
 	committee string
 	seq       int
@@ -34,20 +33,20 @@ type chainServer struct {
 
 func newChainServer(t *testing.T, cfg app.Config) *chainServer {
 	t.Helper()
-	s := &chainServer{apiServer: openServer(t, cfg), tokens: map[string]string{}}
+	s := &chainServer{Server: apptest.Open(t, cfg), tokens: map[string]string{}}
 	for _, d := range []string{xuhui, pudong} {
 		for _, r := range auth.Roles {
 			name := fmt.Sprintf("%s_%s", r, d)
-			s.tokens[name] = s.staff(t, name, r, d)
+			s.tokens[name] = s.Staff(t, name, r, d)
 		}
 	}
 	for _, r := range []auth.Role{auth.CityAdmin, auth.Auditor} {
 		name := fmt.Sprintf("%s_%s", r, city)
-		s.tokens[name] = s.staff(t, name, r, city)
+		s.tokens[name] = s.Staff(t, name, r, city)
 	}
-	s.tokens["reviewer_b"] = s.staff(t, "reviewer_b", auth.Reviewer, xuhui)
-	s.tokens["approver_b"] = s.staff(t, "approver_b", auth.Approver, xuhui)
-	s.committee = firstCommittee(t, s.App.Divisions.Tree, xuhui)
+	s.tokens["reviewer_b"] = s.Staff(t, "reviewer_b", auth.Reviewer, xuhui)
+	s.tokens["approver_b"] = s.Staff(t, "approver_b", auth.Approver, xuhui)
+	s.committee = apptest.FirstCommittee(t, s.App.Divisions.Tree, xuhui)
 	return s
 }
 
@@ -70,7 +69,7 @@ func (s *chainServer) newCase(t *testing.T) (int64, string, string) {
 	if _, err := s.App.Registry.Create(ctx, auth.System(), registry.NewPerson{Name: "吴配偶", IDNumber: spouseNo, ResidenceDivision: s.committee, HouseholdID: head.HouseholdID, Relation: "配偶"}); err != nil {
 		t.Fatal(err)
 	}
-	rec := s.serve(jsonRequest(t, "POST", "/api/v1/applications", s.tokens["clerk_"+xuhui], assistance.NewApplication{PersonID: head.ID, Programs: []string{"dibao", "temporary"}}))
+	rec := s.Serve(apptest.JSONRequest(t, "POST", "/api/v1/applications", s.tokens["clerk_"+xuhui], assistance.NewApplication{PersonID: head.ID, Programs: []string{"dibao", "temporary"}}))
 	if rec.Code != 201 {
 		t.Fatalf("start an application: %d %s", rec.Code, rec.Body.String())
 	}
@@ -86,13 +85,13 @@ func fullMove(to assistance.State) assistance.Move {
 
 func (s *chainServer) move(t *testing.T, id int64, tok string, m assistance.Move) *httptest.ResponseRecorder {
 	t.Helper()
-	return s.serve(jsonRequest(t, "POST", fmt.Sprintf("/api/v1/applications/%d/transitions", id), tok, m))
+	return s.Serve(apptest.JSONRequest(t, "POST", fmt.Sprintf("/api/v1/applications/%d/transitions", id), tok, m))
 }
 
 func (s *chainServer) state(t *testing.T, id int64) assistance.Case {
 	t.Helper()
 	var c assistance.Case
-	s.get(t, fmt.Sprintf("/api/v1/applications/%d", id), s.tokens["auditor_"+city], 200, &c)
+	s.Get(t, fmt.Sprintf("/api/v1/applications/%d", id), s.tokens["auditor_"+city], 200, &c)
 	return c
 }
 
@@ -119,11 +118,11 @@ func (s *chainServer) prepare(t *testing.T, id int64, headNo string, from, to as
 	switch {
 	case from == assistance.Verifying:
 		body := assistance.VerificationBatch{Records: []assistance.VerificationRecord{{IDNumber: headNo, Source: "pension", Amount: 700}}}
-		if rec := s.serve(jsonRequest(t, "POST", fmt.Sprintf("/api/v1/applications/%d/verification", id), s.tokens["clerk_"+xuhui], body)); rec.Code != 201 {
+		if rec := s.Serve(apptest.JSONRequest(t, "POST", fmt.Sprintf("/api/v1/applications/%d/verification", id), s.tokens["clerk_"+xuhui], body)); rec.Code != 201 {
 			t.Fatalf("verification: %d %s", rec.Code, rec.Body.String())
 		}
 	case from == assistance.Visiting && to == assistance.Notice:
-		if rec := s.serve(materialRequest(t, id, s.tokens["adviser_"+xuhui], "visit_photo", "家中.jpg", []byte("\xff\xd8\xffphoto"))); rec.Code != 201 {
+		if rec := s.Serve(materialRequest(id, s.tokens["adviser_"+xuhui], "visit_photo", "家中.jpg", []byte("\xff\xd8\xffphoto"))); rec.Code != 201 {
 			t.Fatalf("photo: %d %s", rec.Code, rec.Body.String())
 		}
 	case from == assistance.Notice:
@@ -140,7 +139,7 @@ func (s *chainServer) prepare(t *testing.T, id int64, headNo string, from, to as
 // the transitions that decide — for a staff member whose relative on file
 // is in the household, while someone outside the relationship succeeds.
 func TestAssistanceTransitionsRefused(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg app.Config) {
+	apptest.EachDB(t, func(t *testing.T, cfg app.Config) {
 		s := newChainServer(t, cfg)
 		for _, tr := range assistance.Transitions {
 			t.Run(fmt.Sprintf("%s to %s", tr.From, tr.To), func(t *testing.T) {
@@ -166,7 +165,7 @@ func TestAssistanceTransitionsRefused(t *testing.T) {
 						want = 404 // a case outside the jurisdiction reads as absent
 					}
 					if rec := s.move(t, id, tok, body); rec.Code != want {
-						t.Errorf("%s: status %d, want %d; %s", name, rec.Code, want, truncate(rec.Body.String()))
+						t.Errorf("%s: status %d, want %d; %s", name, rec.Code, want, apptest.Truncate(rec.Body.String()))
 					}
 				}
 				if c := s.state(t, id); c.State != tr.From || c.Conflict {
@@ -177,11 +176,11 @@ func TestAssistanceTransitionsRefused(t *testing.T) {
 					// The actor puts the spouse on file as a relative: the
 					// decision is refused and the case flagged.
 					rel := assistance.NewRelative{Name: "吴配偶", IDNumber: spouseNo, Relation: "表妹"}
-					if rec := s.serve(jsonRequest(t, "POST", "/api/v1/relatives", s.tokens[actor], rel)); rec.Code != 201 {
+					if rec := s.Serve(apptest.JSONRequest(t, "POST", "/api/v1/relatives", s.tokens[actor], rel)); rec.Code != 201 {
 						t.Fatalf("relative: %d %s", rec.Code, rec.Body.String())
 					}
 					if rec := s.move(t, id, s.tokens[actor], body); rec.Code != 403 {
-						t.Errorf("%s with a relative in the household: status %d, want 403; %s", actor, rec.Code, truncate(rec.Body.String()))
+						t.Errorf("%s with a relative in the household: status %d, want 403; %s", actor, rec.Code, apptest.Truncate(rec.Body.String()))
 					}
 					if c := s.state(t, id); c.State != tr.From || !c.Conflict {
 						t.Errorf("after the conflict refusal: state %s, conflict %v; want %s, flagged", c.State, c.Conflict, tr.From)
@@ -200,7 +199,7 @@ func TestAssistanceTransitionsRefused(t *testing.T) {
 		t.Run("a related clerk may start the chain, and flags it", func(t *testing.T) {
 			id, _, spouseNo := s.newCase(t)
 			rel := assistance.NewRelative{Name: "吴配偶", IDNumber: spouseNo, Relation: "姐妹"}
-			if rec := s.serve(jsonRequest(t, "POST", "/api/v1/relatives", s.tokens["clerk_"+xuhui], rel)); rec.Code != 201 {
+			if rec := s.Serve(apptest.JSONRequest(t, "POST", "/api/v1/relatives", s.tokens["clerk_"+xuhui], rel)); rec.Code != 201 {
 				t.Fatalf("relative: %d %s", rec.Code, rec.Body.String())
 			}
 			if rec := s.move(t, id, s.tokens["clerk_"+xuhui], assistance.Move{To: assistance.Verifying}); rec.Code != 200 {
@@ -233,32 +232,17 @@ func TestAssistanceTransitionsRefused(t *testing.T) {
 				c.HouseholdID).Scan(&fen, &proactive); err != nil || fen != 120000 || proactive != 0 {
 				t.Errorf("after a proactive pass: %d fen, proactive %d, %v", fen, proactive, err)
 			}
-			rec := s.serve(newRequest("GET", fmt.Sprintf("/applications/%d/letter", id), "", "", nil))
+			rec := s.Serve(apptest.NewRequest("GET", fmt.Sprintf("/applications/%d/letter", id), "", "", nil))
 			if rec.Code != 303 {
 				t.Errorf("letter without a session: %d, want a redirect to the login", rec.Code)
 			}
 			// The decision letter as a PDF, for a reviewer of the district.
-			srv := httptest.NewServer(s.Handler)
-			defer srv.Close()
-			_, pw, err := s.App.Auth.CreateUser(context.Background(), auth.System(), auth.NewUser{Name: "letter_reader", Role: auth.Reviewer, Division: xuhui})
-			if err != nil {
-				t.Fatal(err)
-			}
-			jar, _ := cookiejar.New(nil)
-			browser := &http.Client{Jar: jar}
-			if _, err := browser.PostForm(srv.URL+"/login", url.Values{"name": {"letter_reader"}, "password": {pw}}); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := browser.Get(srv.URL + fmt.Sprintf("/applications/%d/letter.pdf", id))
-			if err != nil {
-				t.Fatal(err)
-			}
-			pdf, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp := s.Login(t, "letter_reader", auth.Reviewer, xuhui).Get(t, fmt.Sprintf("/applications/%d/letter.pdf", id))
+			pdf := resp.Body
 			// 社会救助批准决定书 in UTF-16BE hex, as the PDF's text operators carry it.
 			title := fmt.Sprintf("%X", []byte{0x79, 0x3E, 0x4F, 0x1A, 0x65, 0x51, 0x52, 0xA9, 0x62, 0x79, 0x51, 0xC6, 0x51, 0xB3, 0x5B, 0x9A, 0x4E, 0x66})
-			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(string(pdf), "%PDF-1.4") || !strings.Contains(string(pdf), title) {
-				t.Errorf("letter.pdf: %d %s, %d bytes, title found %v", resp.StatusCode, resp.Header.Get("Content-Type"), len(pdf), strings.Contains(string(pdf), title))
+			if resp.Code != 200 || resp.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(pdf, "%PDF-1.4") || !strings.Contains(pdf, title) {
+				t.Errorf("letter.pdf: %d %s, %d bytes, title found %v", resp.Code, resp.Header.Get("Content-Type"), len(pdf), strings.Contains(pdf, title))
 			}
 		})
 
@@ -272,37 +256,19 @@ func TestAssistanceTransitionsRefused(t *testing.T) {
 // in a browser would: worklist, a new application, the case page, a move,
 // a department file, the public notice and the relatives page.
 func TestAssistancePages(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg app.Config) {
+	apptest.EachDB(t, func(t *testing.T, cfg app.Config) {
 		s := newChainServer(t, cfg)
 		ctx := context.Background()
-		_, pw, err := s.App.Auth.CreateUser(ctx, auth.System(), auth.NewUser{Name: "clerk_web", Role: auth.Clerk, Division: xuhui})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(s.Handler)
-		defer srv.Close()
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		read := func(r *http.Response, err error) (int, string, string) {
-			t.Helper()
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(r.Body)
-			r.Body.Close()
-			return r.StatusCode, string(b), r.Header.Get("Location")
-		}
-		if code, _, _ := read(c.PostForm(srv.URL+"/login", url.Values{"name": {"clerk_web"}, "password": {pw}})); code != http.StatusSeeOther {
-			t.Fatalf("login: %d", code)
-		}
-		code, page, _ := read(c.Get(srv.URL + "/applications"))
+		c := s.Login(t, "clerk_web", auth.Clerk, xuhui)
+		read := func(p apptest.Page) (int, string, string) { return p.Code, p.Body, p.Location() }
+		code, page, _ := read(c.Get(t, "/applications"))
 		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
 		if code != 200 || m == nil || !strings.Contains(page, "受理新申请") {
 			t.Fatalf("worklist: %d", code)
 		}
 		csrf := m[1]
 		for _, q := range []string{"?state=all", "?state=review", "?overdue=1"} {
-			if code, _, _ := read(c.Get(srv.URL + "/applications" + q)); code != 200 {
+			if code, _, _ := read(c.Get(t, "/applications"+q)); code != 200 {
 				t.Errorf("worklist %s: %d", q, code)
 			}
 		}
@@ -311,76 +277,64 @@ func TestAssistancePages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, _, loc := read(c.PostForm(srv.URL+"/applications", url.Values{"csrf": {csrf}, "person_id": {fmt.Sprint(head.ID)}, "programs": {"dibao", "temporary"}, "deposits": {"1200.50"}}))
+		code, _, loc := read(c.Post(t, "/applications", url.Values{"csrf": {csrf}, "person_id": {fmt.Sprint(head.ID)}, "programs": {"dibao", "temporary"}, "deposits": {"1200.50"}}))
 		if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/applications/") {
 			t.Fatalf("create: %d %s", code, loc)
 		}
-		code, page, _ = read(c.Get(srv.URL + loc))
+		code, page, _ = read(c.Get(t, loc))
 		if code != 200 || !strings.Contains(page, "孙网页") || !strings.Contains(page, "1200.50") || !strings.Contains(page, `data-to="verifying"`) {
 			t.Fatalf("case page: %d\n%s", code, page)
 		}
-		code, _, _ = read(c.PostForm(srv.URL+loc+"/declaration", url.Values{"csrf": {csrf}, fmt.Sprintf("income_%d", head.ID): {"321.5"}, "deposits": {"99"}}))
+		code, _, _ = read(c.Post(t, loc+"/declaration", url.Values{"csrf": {csrf}, fmt.Sprintf("income_%d", head.ID): {"321.5"}, "deposits": {"99"}}))
 		if code != http.StatusSeeOther {
 			t.Fatalf("declaration: %d", code)
 		}
-		if code, page, _ = read(c.Get(srv.URL + loc)); !strings.Contains(page, `value="321.50"`) {
+		if code, page, _ = read(c.Get(t, loc)); !strings.Contains(page, `value="321.50"`) {
 			t.Fatalf("declared income not on the case page: %d", code)
 		}
-		code, _, loc2 := read(c.PostForm(srv.URL+loc+"/move", url.Values{"csrf": {csrf}, "to": {"verifying"}}))
+		code, _, loc2 := read(c.Post(t, loc+"/move", url.Values{"csrf": {csrf}, "to": {"verifying"}}))
 		if code != http.StatusSeeOther {
 			t.Fatalf("move: %d", code)
 		}
-		code, page, _ = read(c.Get(srv.URL + loc2))
+		code, page, _ = read(c.Get(t, loc2))
 		if code != 200 || !strings.Contains(page, "已办理：经济状况核对") || !strings.Contains(page, "导入核对数据") {
 			t.Fatalf("after the move: %d", code)
 		}
-		var body strings.Builder
-		mw := multipart.NewWriter(&body)
-		mw.WriteField("csrf", csrf)
-		w, _ := mw.CreateFormFile("file", "核对.csv")
-		fmt.Fprintf(w, "身份证号,数据来源,金额,说明\n%s,养老金,500,社保中心\n%s,银行存款,8000,\n", headNo, headNo)
-		mw.Close()
-		code, _, _ = read(c.Post(srv.URL+loc+"/verification", mw.FormDataContentType(), strings.NewReader(body.String())))
+		report := fmt.Sprintf("身份证号,数据来源,金额,说明\n%s,养老金,500,社保中心\n%s,银行存款,8000,\n", headNo, headNo)
+		code, _, _ = read(c.Upload(t, loc+"/verification", map[string]string{"csrf": csrf}, apptest.File{Field: "file", Name: "核对.csv", Content: []byte(report)}))
 		if code != http.StatusSeeOther {
 			t.Fatalf("verification upload: %d", code)
 		}
-		code, page, _ = read(c.Get(srv.URL + loc))
+		code, page, _ = read(c.Get(t, loc))
 		if code != 200 || !strings.Contains(page, "社保中心") || !strings.Contains(page, "8000.00") {
 			t.Fatalf("report on the case page: %d", code)
 		}
 		// A material goes into the data folder and comes back as it was.
-		body.Reset()
-		mw = multipart.NewWriter(&body)
-		mw.WriteField("csrf", csrf)
-		mw.WriteField("kind", "hukou_book")
-		w, _ = mw.CreateFormFile("file", "户口簿.png")
-		w.Write([]byte("\x89PNG hukou"))
-		mw.Close()
-		if code, _, _ = read(c.Post(srv.URL+loc+"/materials", mw.FormDataContentType(), strings.NewReader(body.String()))); code != http.StatusSeeOther {
+		if code, _, _ = read(c.Upload(t, loc+"/materials", map[string]string{"csrf": csrf, "kind": "hukou_book"}, apptest.File{Field: "file", Name: "户口簿.png", Content: []byte("\x89PNG hukou")})); code != http.StatusSeeOther {
 			t.Fatalf("material upload: %d", code)
 		}
-		_, page, _ = read(c.Get(srv.URL + loc))
+		_, page, _ = read(c.Get(t, loc))
 		link := regexp.MustCompile(`href="(/applications/\d+/materials/\d+)"`).FindStringSubmatch(page)
 		if link == nil {
 			t.Fatal("no material link on the case page")
 		}
-		if code, got, _ := read(c.Get(srv.URL + link[1])); code != 200 || got != "\x89PNG hukou" {
+		if code, got, _ := read(c.Get(t, link[1])); code != 200 || got != "\x89PNG hukou" {
 			t.Fatalf("download: %d %q", code, got)
 		}
 		// Public pages need no session.
-		code, page, _ = read(http.Get(srv.URL + "/notices"))
+		code, page, _ = read(s.Browser(t).Get(t, "/notices"))
 		if code != 200 || !strings.Contains(page, "社会救助公示") {
 			t.Fatalf("notices: %d", code)
 		}
-		code, page, _ = read(c.Get(srv.URL + "/relatives"))
+		code, page, _ = read(c.Get(t, "/relatives"))
 		if code != 200 || !strings.Contains(page, "经办人员亲属备案") {
 			t.Fatalf("relatives: %d", code)
 		}
-		code, _, _ = read(c.PostForm(srv.URL+"/relatives", url.Values{"csrf": {csrf}, "name": {"孙亲属"}, "id_number": {s.number(xuhui)}, "relation": {"兄弟"}}))
+		code, _, _ = read(c.Post(t, "/relatives", url.Values{"csrf": {csrf}, "name": {"孙亲属"}, "id_number": {s.number(xuhui)}, "relation": {"兄弟"}}))
 		if code != http.StatusSeeOther {
 			t.Fatalf("relative: %d", code)
 		}
-		code, page, _ = read(c.Get(srv.URL + loc + "/letter"))
+		code, page, _ = read(c.Get(t, loc+"/letter"))
 		if code != http.StatusConflict {
 			t.Fatalf("letter of an open case: %d", code)
 		}
@@ -390,7 +344,7 @@ func TestAssistancePages(t *testing.T) {
 // TestCLIRecheck opens the annual re-check of a case approved more than a
 // year before, once.
 func TestCLIRecheck(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg app.Config) {
+	apptest.EachDB(t, func(t *testing.T, cfg app.Config) {
 		s := newChainServer(t, cfg)
 		id, headNo, _ := s.newCase(t)
 		s.advance(t, id, headNo, assistance.Approval)
@@ -399,17 +353,17 @@ func TestCLIRecheck(t *testing.T) {
 		}
 		later := time.Now().AddDate(1, 0, 2).Format(time.DateOnly)
 		for _, want := range []int{1, 0} {
-			out, stderr, code := run(t, cfg, "run", "recheck", "--as-of", later)
+			out, stderr, code := apptest.CLI(t, cfg, "run", "recheck", "--as-of", later)
 			var st assistance.RecheckStats
 			if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Opened != want || st.AsOf != later {
 				t.Fatalf("run recheck: code %d, out %q, err %q; want %d opened", code, out, stderr, want)
 			}
 		}
-		if _, stderr, code := run(t, cfg, "run", "recheck", "--as-of", "2025-13-01"); code == 0 || !strings.Contains(stderr, "as-of") {
+		if _, stderr, code := apptest.CLI(t, cfg, "run", "recheck", "--as-of", "2025-13-01"); code == 0 || !strings.Contains(stderr, "as-of") {
 			t.Errorf("bad date: code %d, %q", code, stderr)
 		}
 		var list assistance.List
-		s.get(t, "/api/v1/applications?state=submitted", s.tokens["clerk_"+xuhui], 200, &list)
+		s.Get(t, "/api/v1/applications?state=submitted", s.tokens["clerk_"+xuhui], 200, &list)
 		if list.Total != 1 || list.Items[0].Kind != "recheck" || list.Items[0].ParentID != id {
 			t.Errorf("after the run: %+v", list)
 		}
@@ -419,7 +373,7 @@ func TestCLIRecheck(t *testing.T) {
 // TestAssistanceOverdueAndNotice checks overdue cases and their counts per
 // district, and the public notice with an anonymous objection.
 func TestAssistanceOverdueAndNotice(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg app.Config) {
+	apptest.EachDB(t, func(t *testing.T, cfg app.Config) {
 		s := newChainServer(t, cfg)
 		ctx := context.Background()
 		late, _, _ := s.newCase(t)
@@ -428,28 +382,27 @@ func TestAssistanceOverdueAndNotice(t *testing.T) {
 			t.Fatal(err)
 		}
 		var list assistance.List
-		s.get(t, "/api/v1/applications?overdue=1", s.tokens["reviewer_"+xuhui], 200, &list)
+		s.Get(t, "/api/v1/applications?overdue=1", s.tokens["reviewer_"+xuhui], 200, &list)
 		if list.Total != 1 || list.Items[0].ID != late || !list.Items[0].Overdue {
 			t.Errorf("overdue list: %+v", list)
 		}
 		var counts struct {
 			Districts []assistance.OverdueCount `json:"districts"`
 		}
-		s.get(t, "/api/v1/applications/overdue", s.tokens["reviewer_"+xuhui], 200, &counts)
+		s.Get(t, "/api/v1/applications/overdue", s.tokens["reviewer_"+xuhui], 200, &counts)
 		if len(counts.Districts) != 1 || counts.Districts[0].District != xuhui || counts.Districts[0].Open != 2 || counts.Districts[0].Overdue != 1 {
 			t.Errorf("徐汇 counts: %+v", counts)
 		}
-		s.get(t, "/api/v1/applications/overdue", s.tokens["reviewer_"+pudong], 200, &counts)
+		s.Get(t, "/api/v1/applications/overdue", s.tokens["reviewer_"+pudong], 200, &counts)
 		if len(counts.Districts) != 0 {
 			t.Errorf("浦东 sees 徐汇 counts: %+v", counts)
 		}
 
 		id, headNo, _ := s.newCase(t)
 		s.advance(t, id, headNo, assistance.Notice)
-		srv := httptest.NewServer(s.Handler)
-		defer srv.Close()
+		base := s.URL(t)
 		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		r, err := c.Get(srv.URL + "/notices")
+		r, err := c.Get(base + "/notices")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -458,7 +411,7 @@ func TestAssistanceOverdueAndNotice(t *testing.T) {
 		if r.StatusCode != 200 || !strings.Contains(string(b), "周**") || strings.Contains(string(b), "周户主") || strings.Contains(string(b), headNo) {
 			t.Fatalf("notices: %d, masked name shown %v", r.StatusCode, strings.Contains(string(b), "周**"))
 		}
-		r, _ = c.PostForm(fmt.Sprintf("%s/notices/%d/objection", srv.URL, id), url.Values{"text": {"该户经营一家小店，收入未申报"}})
+		r, _ = c.PostForm(fmt.Sprintf("%s/notices/%d/objection", base, id), url.Values{"text": {"该户经营一家小店，收入未申报"}})
 		r.Body.Close()
 		if r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("objection: %d", r.StatusCode)
@@ -468,7 +421,7 @@ func TestAssistanceOverdueAndNotice(t *testing.T) {
 			if target == late {
 				text = "这不是公示中的申请"
 			}
-			r, _ = c.PostForm(fmt.Sprintf("%s/notices/%d/objection", srv.URL, target), url.Values{"text": {text}})
+			r, _ = c.PostForm(fmt.Sprintf("%s/notices/%d/objection", base, target), url.Values{"text": {text}})
 			r.Body.Close()
 			if r.StatusCode != want {
 				t.Errorf("objection to %d: %d, want %d", target, r.StatusCode, want)
