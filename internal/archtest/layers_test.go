@@ -67,6 +67,7 @@ var layers = map[string]layer{
 	"internal/division": owner, // the division tree: jurisdictions, district and street names, the pickers
 	"internal/registry": owner, // persons and households: the register every decision reads, through its Service
 	"internal/policy":   owner, // the rules engine: policy files evaluated on facts, no database, no HTTP
+	"internal/cases":    owner, // the case engine: service definitions (事项), their chains, the working-day calendar
 
 	// Platform.
 	"internal/db":     platform,
