@@ -47,6 +47,7 @@ type UncoveredError struct {
 	Years []int
 }
 
+// Error says in Chinese which years were counted weekends-only.
 func (e *UncoveredError) Error() string {
 	ys := make([]string, len(e.Years))
 	for i, y := range e.Years {
