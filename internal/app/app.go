@@ -126,6 +126,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	for _, m := range a.Modules {
+		auth.Register(m.Permissions)
 		for _, c := range m.Consumers {
 			a.Events.Handle(c.Name, c.Handler, c.Kinds...)
 		}

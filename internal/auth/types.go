@@ -125,14 +125,15 @@ func System() Principal {
 	return Principal{Name: "system", Role: CityAdmin, Division: "310000", Remote: "cli"}
 }
 
-// Can reports whether p's role grants perm.
+// Can reports whether p's role grants perm: in the platform's table here or
+// in the grants a business line registered (Register).
 func (p Principal) Can(perm Permission) bool {
 	for _, x := range permissions[p.Role] {
 		if x == perm {
 			return true
 		}
 	}
-	return false
+	return granted(p.Role, perm)
 }
 
 // Prefix returns the code prefix shared by every division in p's

@@ -46,6 +46,9 @@ type Module struct {
 	Jobs []Job
 	// Consumers handle events of other lines (delivered by the outbox).
 	Consumers []Consumer
+	// Permissions grants the line's own permissions to roles; the app
+	// registers them at start (auth.Register).
+	Permissions auth.Grants
 	// Commands are the line's command-line commands.
 	Commands []Command
 	// OpenAPI is the line's part of the API document (paths and schemas).
