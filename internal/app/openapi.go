@@ -6,15 +6,8 @@ import (
 	"net/http"
 	"sync"
 
-	"minzheng/internal/admin"
 	"minzheng/internal/apidoc"
-	"minzheng/internal/assistance"
-	"minzheng/internal/division"
-	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
-	"minzheng/internal/monitor"
-	"minzheng/internal/payroll"
-	"minzheng/internal/registry"
 )
 
 // openapiBase is what every line shares: info, servers, security, the
@@ -24,18 +17,17 @@ import (
 //go:embed openapi.json
 var openapiBase []byte
 
-// apiParts lists the lines' parts of the document: each package that
-// registers /api/v1 routes documents them in its own openapi.json.
+// apiParts lists the lines' parts of the document, in the order of the
+// modules: each line that registers /api/v1 routes documents them in its own
+// openapi.json and declares it as its Module's OpenAPI.
 func apiParts() []apidoc.Part {
-	return []apidoc.Part{
-		{Name: "registry", Doc: registry.OpenAPI},
-		{Name: "division", Doc: division.OpenAPI},
-		{Name: "admin", Doc: admin.OpenAPI},
-		{Name: "monitor", Doc: monitor.OpenAPI},
-		{Name: "eligibility", Doc: eligibility.OpenAPI},
-		{Name: "payroll", Doc: payroll.OpenAPI},
-		{Name: "assistance", Doc: assistance.OpenAPI},
+	var parts []apidoc.Part
+	for _, m := range Declared() {
+		if m.OpenAPI != nil {
+			parts = append(parts, apidoc.Part{Name: m.Name, Doc: m.OpenAPI})
+		}
 	}
+	return parts
 }
 
 // openapiJSON returns the document served at /api/v1/openapi.json, merged
