@@ -29,5 +29,6 @@ func Module(a *auth.Service, log *audit.Log, divisions *division.Service) module
 			{Order: 61, Href: "/audit", Label: "审计日志", Show: web.CanNav(auth.AuditRead)},
 		},
 		Templates: module.Sub(templateFS, "templates"),
+		OpenAPI:   OpenAPI,
 	}
 }

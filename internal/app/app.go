@@ -195,7 +195,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 	r.H("GET /healthz", a.healthz)
 	r.H("GET /api/v1/openapi.json", func(w http.ResponseWriter, req *http.Request) error {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		_, err := w.Write(openapiJSON)
+		_, err := w.Write(openapiJSON())
 		return err
 	})
 	r.H("/api/", func(w http.ResponseWriter, req *http.Request) error {

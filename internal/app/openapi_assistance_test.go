@@ -116,8 +116,8 @@ func assistanceSamples(t *testing.T, s *apiServer, clerk, adviser, admin, commit
 }
 
 // TestAssistanceSchemasMatchGo checks that the social assistance schemas
-// of openapi.json name exactly the JSON fields of the Go types, and that
-// response schemas require exactly those always sent.
+// (internal/assistance/openapi.json) name exactly the JSON fields of the
+// Go types, and that response schemas require exactly those always sent.
 func TestAssistanceSchemasMatchGo(t *testing.T) {
 	d := loadOpenAPI(t)
 	for _, tc := range []struct {

@@ -86,6 +86,7 @@ var layers = map[string]layer{
 	"internal/tabular": leaf,
 	"internal/pdfdoc":  leaf,
 	"internal/gen":     leaf,
+	"internal/apidoc":  leaf, // merges the OpenAPI fragments of app and the lines
 }
 
 // edge is an import from one listed package (or its sub-packages) to another.

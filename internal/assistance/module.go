@@ -37,6 +37,7 @@ func Module(s *Service) module.Module {
 		},
 		Templates:  module.Sub(templateFS, "templates"),
 		Migrations: module.Sub(migrationFS, "migrations"),
+		OpenAPI:    OpenAPI,
 		Commands:   commands(s),
 		Jobs: []module.Job{{
 			Name: RecheckJob + "-daily", Flag: "recheck-at", Default: "03:00", TTL: time.Hour,

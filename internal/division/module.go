@@ -23,5 +23,6 @@ func Module(s *Service) module.Module {
 		Nav: []web.NavEntry{{Order: 20, Label: "行政区划", Show: web.CanNav(auth.DivisionRead),
 			HrefFor: func(p auth.Principal) string { return "/divisions/" + p.Division }}},
 		Templates: module.Sub(templateFS, "templates"),
+		OpenAPI:   OpenAPI,
 	}
 }

@@ -38,6 +38,7 @@ func Module(s *Service, p *Proactive, districtName func(string) string) module.M
 		},
 		Templates:  module.Sub(templateFS, "templates"),
 		Migrations: module.Sub(migrationFS, "migrations"),
+		OpenAPI:    OpenAPI,
 		Jobs: []module.Job{{
 			Name: Job + "-daily", Flag: "proactive-at", Default: "02:00", TTL: 6 * time.Hour,
 			Usage: "每天几点（上海时间 HH:MM）运行免申即享；off 为不运行",

@@ -51,7 +51,9 @@ type Module struct {
 	Permissions auth.Grants
 	// Commands are the line's command-line commands.
 	Commands []Command
-	// OpenAPI is the line's part of the API document (paths and schemas).
+	// OpenAPI is the line's part of the API document: the paths of its
+	// /api/v1 routes, the tags they use and the components it owns (merged
+	// by internal/apidoc into the document app serves).
 	OpenAPI []byte
 }
 

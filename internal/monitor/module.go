@@ -39,6 +39,7 @@ func Module(s *Service, reg *registry.Service, afterImport func(), drain func(co
 		},
 		Templates:  module.Sub(templateFS, "templates"),
 		Migrations: module.Sub(migrationFS, "migrations"),
+		OpenAPI:    OpenAPI,
 		Commands:   commands(s, reg, drain),
 		Jobs: []module.Job{{
 			Name: Job, Flag: "monitor-at", Default: "04:00", TTL: time.Hour,

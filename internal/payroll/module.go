@@ -31,6 +31,7 @@ func Module(s *Service, districtName func(string) string) module.Module {
 		Nav:        []web.NavEntry{{Order: 80, Href: "/payroll", Label: "待遇发放", Show: web.CanNav(auth.PayrollRead)}},
 		Templates:  module.Sub(templateFS, "templates"),
 		Migrations: module.Sub(migrationFS, "migrations"),
+		OpenAPI:    OpenAPI,
 		Commands:   commands(s),
 		Jobs: []module.Job{{
 			Name: Job + "-monthly", Flag: "payroll-day", Default: "1", Monthly: true, At: "03:00", TTL: 2 * time.Hour,

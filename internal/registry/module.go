@@ -28,5 +28,6 @@ func Module(s *Service) module.Module {
 		},
 		Templates:  module.Sub(templateFS, "templates"),
 		Migrations: module.Sub(migrationFS, "migrations"),
+		OpenAPI:    OpenAPI,
 	}
 }
