@@ -178,7 +178,7 @@ func (h *HTTP) requireAudit(r *http.Request) (auth.Principal, error) {
 	if !p.Can(auth.AuditRead) {
 		return p, errs.E(errs.Forbidden, "您的角色无权查看审计日志")
 	}
-	if p.Prefix() != "31" {
+	if !p.Scope().CityWide() {
 		// Entries are not tagged with a district yet, so a district-level
 		// account would see the whole city's log.
 		return p, errs.E(errs.Forbidden, "审计日志目前只对全市范围的审计员和市管理员开放")

@@ -327,7 +327,7 @@ func (c *benchCity) sample(b *testing.B, p auth.Principal, n int, outside bool) 
 		if err != nil {
 			b.Fatal(err)
 		}
-		if (p.Covers(hukou) || p.Covers(residence)) == outside {
+		if p.Scope().Covers(hukou, residence) == outside {
 			continue
 		}
 		plain, err := c.app.Suite.Open(enc)
@@ -450,7 +450,7 @@ const benchPersonCols = `p.id, p.household_id, p.relation, p.name, p.id_masked, 
 // first page of 20 by name — with cond (using $3) in place of the search
 // condition, so other ways of finding people are timed on the same terms.
 func searchSQL(ctx context.Context, d *db.DB, p auth.Principal, cond string, arg any) (total int64, page int, err error) {
-	lo, hi := p.Range()
+	lo, hi := p.Scope().Range()
 	where := `((p.hukou_division >= $1 AND p.hukou_division < $2) OR (p.residence_division >= $1 AND p.residence_division < $2)) AND ` + cond
 	if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM persons p WHERE `+where, lo, hi, arg).Scan(&total); err != nil {
 		return 0, 0, err

@@ -253,7 +253,7 @@ type RecheckStats struct {
 // 受理, for the same programmes, with the members as the register has them
 // now. It goes through the same chain. Running it twice opens nothing new.
 func (s *Service) OpenRechecks(ctx context.Context, p auth.Principal, on time.Time) (RecheckStats, error) {
-	if p.Prefix() != "31" || p.Role != auth.CityAdmin {
+	if !p.Scope().CityWide() || p.Role != auth.CityAdmin {
 		return RecheckStats{}, errs.E(errs.Forbidden, "只有全市范围的系统账号可以批量发起年度复核")
 	}
 	cutoff := on.AddDate(-1, 0, 0).Format(dateFmt)

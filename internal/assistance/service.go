@@ -51,19 +51,6 @@ var shanghai = time.FixedZone("CST", 8*3600)
 
 const dateFmt = time.DateOnly
 
-// scope returns the SQL condition restricting applications (alias a) to
-// the caller's jurisdiction over the household's registered address, and
-// appends its arguments. It is the one place the rule lives.
-func scope(p auth.Principal, args *[]any) string {
-	if p.Prefix() == "31" {
-		return "1 = 1"
-	}
-	lo, hi := p.Range()
-	*args = append(*args, lo, hi)
-	n := len(*args)
-	return fmt.Sprintf("(a.division >= $%d AND a.division < $%d)", n-1, n)
-}
-
 const appCols = `a.id, a.kind, a.parent_id, a.household_id, a.applicant_id, a.division, a.state, a.state_since, a.due_on, a.notice_until, a.conflict,
 	a.declared_deposits_fen, a.declared_securities_fen, a.declared_vehicles, a.declared_properties, a.decided_on, a.created_by, a.created_at,
 	COALESCE((SELECT m.name FROM application_members m WHERE m.application_id = a.id AND m.person_id = a.applicant_id), '')`
@@ -89,8 +76,8 @@ func (s *Service) scanApp(row interface{ Scan(...any) error }) (Application, err
 // load reads an application in the caller's jurisdiction; outside it, it
 // reads as absent.
 func (s *Service) load(ctx context.Context, q db.Queryer, p auth.Principal, id int64) (Application, error) {
-	var args []any
-	where := scope(p, &args)
+	// a.division is the household's registered address.
+	where, args := p.Scope().SQL(nil, "a.division")
 	args = append(args, id)
 	a, err := s.scanApp(q.QueryRowContext(ctx, fmt.Sprintf(`SELECT %s FROM applications a WHERE %s AND a.id = $%d`, appCols, where, len(args)), args...))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -180,7 +167,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, na NewApplicatio
 	if !policy.IsShanghai(hukou) {
 		return Application{}, errs.Field("person_id", "该户不是本市户籍，社会救助由户籍地街道（乡镇）受理")
 	}
-	if !p.Covers(hukou) {
+	if !p.Scope().Covers(hukou) {
 		return Application{}, errs.Field("person_id", "该户户籍地为%s，不在您的辖区内：社会救助由户籍地街道（乡镇）受理", s.Tree.FullName(hukou))
 	}
 	living := map[int64]registry.Person{}
@@ -956,8 +943,8 @@ func (s *Service) List(ctx context.Context, p auth.Principal, q ListQuery) (List
 		q.Limit = 50
 	}
 	q.Limit = min(q.Limit, 200)
-	var args []any
-	cond := []string{scope(p, &args)}
+	sc, args := p.Scope().SQL(nil, "a.division")
+	cond := []string{sc}
 	if q.State != "" {
 		if _, ok := q.State.Info(); !ok {
 			return List{}, errs.Field("state", "未知状态“%s”", q.State)
@@ -1004,8 +991,7 @@ func (s *Service) Overdue(ctx context.Context, p auth.Principal) ([]OverdueCount
 	if !p.Can(auth.ApplicationRead) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权查看救助申请")
 	}
-	var args []any
-	where := scope(p, &args)
+	where, args := p.Scope().SQL(nil, "a.division")
 	args = append(args, s.today().Format(dateFmt))
 	rows, err := s.DB.QueryContext(ctx, fmt.Sprintf(`SELECT SUBSTR(a.division, 1, 6), COUNT(*), SUM(CASE WHEN a.due_on < $%d THEN 1 ELSE 0 END)
 		FROM applications a WHERE %s AND a.due_on IS NOT NULL GROUP BY SUBSTR(a.division, 1, 6) ORDER BY 1`, len(args), where), args...)

@@ -49,7 +49,7 @@ func TestCovers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		p := auth.Principal{Role: auth.Reviewer, Division: tt.division}
-		if got := p.Covers(tt.code); got != tt.want {
+		if got := p.Scope().Covers(tt.code); got != tt.want {
 			t.Errorf("%s covers %q = %v, want %v", tt.division, tt.code, got, tt.want)
 		}
 	}

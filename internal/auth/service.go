@@ -90,10 +90,10 @@ func (s *Service) CreateUser(ctx context.Context, by Principal, nu NewUser) (Use
 	if err := fe.Err(); err != nil {
 		return User{}, "", err
 	}
-	if !by.Covers(nu.Division) {
+	if !by.Scope().Covers(nu.Division) {
 		return User{}, "", errs.Field("division", "只能在本辖区（%s）内创建账号", by.Division)
 	}
-	if (nu.Role == CityAdmin || nu.Role == DistrictAdmin || nu.Role == Auditor) && !(by.Role == CityAdmin && by.Prefix() == "31") {
+	if (nu.Role == CityAdmin || nu.Role == DistrictAdmin || nu.Role == Auditor) && !(by.Role == CityAdmin && by.Scope().CityWide()) {
 		return User{}, "", errs.Field("role", "只有全市范围的市管理员可以创建“%s”账号", nu.Role.Label())
 	}
 	password := NewPassword()
@@ -122,7 +122,7 @@ func (s *Service) ResetPassword(ctx context.Context, by Principal, name string) 
 	if err != nil {
 		return "", err
 	}
-	if !by.Can(UserAdmin) || !by.Covers(u.Division) {
+	if !by.Can(UserAdmin) || !by.Scope().Covers(u.Division) {
 		return "", errs.E(errs.Forbidden, "您无权重置该账号的密码")
 	}
 	password := NewPassword()
@@ -166,7 +166,7 @@ func (s *Service) ListUsers(ctx context.Context, by Principal) ([]User, error) {
 	if !by.Can(UserAdmin) && !by.Can(AuditRead) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权查看用户账号")
 	}
-	lo, hi := by.Range()
+	lo, hi := by.Scope().Range()
 	rows, err := s.db.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE division >= $1 AND division < $2 ORDER BY name`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("auth: list users: %w", err)

@@ -1,15 +1,10 @@
 // Package auth manages staff accounts, their roles and jurisdictions,
 // sessions for the web UI and bearer tokens for the API. A Principal — the
 // caller — travels in the request context; every service asks it what the
-// caller may do (Can) and which records it may see (Covers, Range).
+// caller may do (Can) and which records it may see (Scope).
 package auth
 
-import (
-	"context"
-	"strings"
-
-	"minzheng/internal/db"
-)
+import "context"
 
 // Role is a staff role.
 type Role string
@@ -135,31 +130,6 @@ func (p Principal) Can(perm Permission) bool {
 	}
 	return granted(p.Role, perm)
 }
-
-// Prefix returns the code prefix shared by every division in p's
-// jurisdiction: "31" for the city (310000), the code itself below it.
-func (p Principal) Prefix() string { return JurisdictionPrefix(p.Division) }
-
-// JurisdictionPrefix returns the prefix shared by the codes in the subtree
-// of the division code.
-func JurisdictionPrefix(code string) string {
-	if len(code) == 6 && strings.HasSuffix(code, "0000") {
-		return code[:2]
-	}
-	if len(code) == 6 && strings.HasSuffix(code, "00") {
-		return code[:4]
-	}
-	return code
-}
-
-// Covers reports whether the division code lies in p's jurisdiction.
-func (p Principal) Covers(code string) bool {
-	return code != "" && strings.HasPrefix(code, p.Prefix())
-}
-
-// Range returns the half-open range of division codes in p's jurisdiction,
-// for SQL: code >= lo AND code < hi.
-func (p Principal) Range() (lo, hi string) { return db.PrefixRange(p.Prefix()) }
 
 type ctxKey struct{}
 

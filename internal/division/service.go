@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
@@ -48,19 +47,6 @@ func (s *Service) Seed(ctx context.Context) error {
 	})
 }
 
-// scopePrefix returns the prefix of the codes both in the subtree of code
-// and in p's jurisdiction, and false when the two do not meet.
-func scopePrefix(p auth.Principal, code string) (string, bool) {
-	np, cp := auth.JurisdictionPrefix(code), p.Prefix()
-	switch {
-	case strings.HasPrefix(np, cp):
-		return np, true
-	case strings.HasPrefix(cp, np):
-		return cp, true
-	}
-	return "", false
-}
-
 // Node returns a division with its path, its children and, for each, the
 // number of living registered people and of households, counted inside the
 // caller's jurisdiction only.
@@ -83,11 +69,11 @@ func (s *Service) Node(ctx context.Context, p auth.Principal, code string) (Node
 	for i := range n.ChildStats {
 		stats[n.ChildStats[i].Code] = &n.ChildStats[i]
 	}
-	prefix, ok := scopePrefix(p, code)
+	sc, ok := p.Scope().Narrow(code)
 	if !ok {
 		return n, nil
 	}
-	lo, hi := db.PrefixRange(prefix)
+	lo, hi := sc.Range()
 	childLen := 0
 	if len(kids) > 0 {
 		childLen = len(kids[0])

@@ -25,7 +25,7 @@ var migrationFS embed.FS
 // proactive run and the consumer that re-decides a household when a feed
 // records a death or a changed fact. districtName names a district code.
 func Module(s *Service, p *Proactive, districtName func(string) string) module.Module {
-	cityOperator := func(u auth.Principal) bool { return u.Can(auth.SystemOperate) && u.Prefix() == "31" }
+	cityOperator := func(u auth.Principal) bool { return u.Can(auth.SystemOperate) && u.Scope().CityWide() }
 	return module.Module{
 		Name: "eligibility",
 		Routes: func(r *httpx.Router, render *web.Renderer) {

@@ -129,7 +129,7 @@ type runner struct {
 
 // Run evaluates everyone as of on, acting as by (a city-wide account).
 func (p *Proactive) Run(ctx context.Context, by auth.Principal, on time.Time, progress io.Writer) (RunStats, error) {
-	if by.Prefix() != "31" || !by.Can(auth.SystemOperate) {
+	if !by.Scope().CityWide() || !by.Can(auth.SystemOperate) {
 		return RunStats{}, errs.E(errs.Forbidden, "只有全市范围的市管理员可以运行免申即享")
 	}
 	start := time.Now()

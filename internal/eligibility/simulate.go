@@ -68,7 +68,7 @@ func (s *Service) ParseSet(settings []string) (policy.Overrides, error) {
 // force and with over — and compares them by district. DistrictName names
 // a district code.
 func (s *Service) Simulate(ctx context.Context, by auth.Principal, over policy.Overrides, from time.Time, districtName func(string) string) (*Simulation, error) {
-	if by.Prefix() != "31" || !by.Can(auth.SystemOperate) {
+	if !by.Scope().CityWide() || !by.Can(auth.SystemOperate) {
 		return nil, errs.E(errs.Forbidden, "只有全市范围的市管理员可以做政策模拟测算")
 	}
 	start := time.Now()

@@ -56,7 +56,7 @@ func (h *SimulatePage) run(r *http.Request) (*simData, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.Prefix() != "31" || !p.Can(auth.SystemOperate) {
+	if !p.Scope().CityWide() || !p.Can(auth.SystemOperate) {
 		return nil, errs.E(errs.Forbidden, "只有全市范围的市管理员可以做政策模拟测算")
 	}
 	q := r.URL.Query()

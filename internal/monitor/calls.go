@@ -76,7 +76,7 @@ type SweepStats struct {
 // and escalates overdue tasks. Suppression keeps it from warning twice.
 func (s *Service) Sweep(ctx context.Context, p auth.Principal) (SweepStats, error) {
 	start := time.Now()
-	if !p.Can(auth.MonitorRules) || p.Prefix() != "31" {
+	if !p.Can(auth.MonitorRules) || !p.Scope().CityWide() {
 		return SweepStats{}, errs.E(errs.Forbidden, "只有市级管理员可以运行全量预警")
 	}
 	var st SweepStats

@@ -69,15 +69,15 @@ func (s *Service) Dashboard(ctx context.Context, p auth.Principal, division stri
 	if days <= 0 || days > 366 {
 		days = 30
 	}
-	if division != "" && !p.Covers(division) {
-		return Dashboard{}, errs.Field("division", "区划“%s”不在您的辖区内", division)
+	sc := p.Scope()
+	if division != "" {
+		if !sc.Covers(division) {
+			return Dashboard{}, errs.Field("division", "区划“%s”不在您的辖区内", division)
+		}
+		sc, _ = sc.Narrow(division)
 	}
 	d := Dashboard{Days: days, Division: division, ByRule: []Count{}, BySeverity: []Count{}, Daily: []Count{}, Districts: []DistrictRow{}}
-	prefix := p.Prefix()
-	if division != "" {
-		prefix = auth.JurisdictionPrefix(division)
-	}
-	lo, hi := db.PrefixRange(prefix)
+	lo, hi := sc.Range()
 	now := s.now()
 	since := db.Now(now.AddDate(0, 0, -days))
 	nowS := db.Now(now)
@@ -169,7 +169,7 @@ func (s *Service) CallStats(ctx context.Context, p auth.Principal) ([]CallStat, 
 	if !p.Can(auth.MonitorRead) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权查看监测看板")
 	}
-	lo, hi := p.Range()
+	lo, hi := p.Scope().Range()
 	return s.callStats(ctx, lo, hi)
 }
 

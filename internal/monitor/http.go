@@ -348,8 +348,8 @@ type feedsData struct {
 }
 
 func (h *HTTP) feedsData(r *http.Request, p auth.Principal) (feedsData, error) {
-	d := feedsData{Types: FeedTypes, Severities: Severities, Pops: Populations, CanRules: p.Can(auth.MonitorRules) && p.Prefix() == "31",
-		CanImport: p.Can(auth.FeedImport) && p.Prefix() == "31"}
+	d := feedsData{Types: FeedTypes, Severities: Severities, Pops: Populations, CanRules: p.Can(auth.MonitorRules) && p.Scope().CityWide(),
+		CanImport: p.Can(auth.FeedImport) && p.Scope().CityWide()}
 	var err error
 	if d.Rules, err = h.Service.Rules(r.Context(), p); err != nil {
 		return d, err
@@ -384,7 +384,7 @@ func (h *HTTP) feedsUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.FeedImport) || p.Prefix() != "31" {
+	if !p.Can(auth.FeedImport) || !p.Scope().CityWide() {
 		return errs.E(errs.Forbidden, "只有市级账号可以导入部门数据")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUpload+1<<20)
@@ -520,7 +520,7 @@ func (h *HTTP) apiImport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.FeedImport) || p.Prefix() != "31" {
+	if !p.Can(auth.FeedImport) || !p.Scope().CityWide() {
 		return errs.E(errs.Forbidden, "只有市级账号可以导入部门数据")
 	}
 	t, ok := ParseFeedType(r.PathValue("type"))

@@ -196,7 +196,7 @@ func (s *Service) compiledRules(ctx context.Context, q db.Queryer, feed FeedType
 // SaveRule creates or changes a rule (by code). The expression is
 // type-checked first; an error names the rule and the field.
 func (s *Service) SaveRule(ctx context.Context, p auth.Principal, r Rule) (Rule, error) {
-	if !p.Can(auth.MonitorRules) || p.Prefix() != "31" {
+	if !p.Can(auth.MonitorRules) || !p.Scope().CityWide() {
 		return Rule{}, errs.E(errs.Forbidden, "只有市级管理员可以配置预警规则")
 	}
 	r.Name = strings.TrimSpace(r.Name)

@@ -83,7 +83,7 @@ type match struct {
 // already on record are reported as duplicates and skipped.
 func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportRequest) (Result, error) {
 	start := time.Now()
-	if !p.Can(auth.FeedImport) || p.Prefix() != "31" {
+	if !p.Can(auth.FeedImport) || !p.Scope().CityWide() {
 		return Result{}, errs.E(errs.Forbidden, "只有市级账号可以导入部门数据")
 	}
 	if req.Type.Columns() == nil {

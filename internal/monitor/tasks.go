@@ -91,27 +91,16 @@ type TaskFilter struct {
 	Limit    int
 }
 
-// scopeCond restricts tasks (alias t) to the caller's jurisdiction.
-func scopeCond(p auth.Principal, args *[]any) string {
-	if p.Prefix() == "31" {
-		return "1 = 1"
-	}
-	lo, hi := p.Range()
-	*args = append(*args, lo, hi)
-	return fmt.Sprintf("t.division >= $%d AND t.division < $%d", len(*args)-1, len(*args))
-}
-
 func (s *Service) taskWhere(p auth.Principal, f TaskFilter) (string, []any, error) {
-	var args []any
-	conds := []string{scopeCond(p, &args)}
+	sc := p.Scope()
 	if f.Division != "" {
-		if !p.Covers(f.Division) {
+		if !sc.Covers(f.Division) {
 			return "", nil, errs.Field("division", "区划“%s”不在您的辖区内", f.Division)
 		}
-		lo, hi := db.PrefixRange(trimDivision(f.Division))
-		args = append(args, lo, hi)
-		conds = append(conds, fmt.Sprintf("t.division >= $%d AND t.division < $%d", len(args)-1, len(args)))
+		sc, _ = sc.Narrow(f.Division)
 	}
+	where, args := sc.SQL(nil, "t.division")
+	conds := []string{where}
 	switch f.Status {
 	case "":
 	case "open":
@@ -139,9 +128,6 @@ func (s *Service) taskWhere(p auth.Principal, f TaskFilter) (string, []any, erro
 	}
 	return strings.Join(conds, " AND "), args, nil
 }
-
-// trimDivision turns a district or street code into the prefix of its subtree.
-func trimDivision(code string) string { return auth.JurisdictionPrefix(code) }
 
 // Tasks lists tasks in the caller's jurisdiction, most urgent and oldest
 // due first: an adviser sees their committees', a district its own.
@@ -218,8 +204,7 @@ type WarningView struct {
 
 // task returns a task in the caller's jurisdiction.
 func (s *Service) task(ctx context.Context, q db.Queryer, p auth.Principal, id int64) (Task, error) {
-	var args []any
-	where := scopeCond(p, &args)
+	where, args := p.Scope().SQL(nil, "t.division")
 	args = append(args, id)
 	t, err := scanTask(q.QueryRowContext(ctx, fmt.Sprintf(`SELECT %s FROM monitor_tasks t WHERE %s AND t.id = $%d`, taskCols, where, len(args)), args...), s.now())
 	if errors.Is(err, sql.ErrNoRows) {
@@ -491,7 +476,7 @@ func (s *Service) WeatherSweep(ctx context.Context, p auth.Principal, kind strin
 		if n, ok := s.Tree.Get(d); !ok || len(d) != 6 || n.Code == "310000" {
 			return 0, errs.Field("districts", "“%s”不是本市的区代码", d)
 		}
-		if !p.Covers(d) && p.Prefix() != "31" {
+		if !p.Scope().Covers(d) {
 			return 0, errs.Field("districts", "%s不在您的辖区内", s.Tree.Name(d))
 		}
 	}

@@ -218,7 +218,7 @@ func (s *Service) BindDevices(ctx context.Context, p auth.Principal, bs []Bindin
 			var hh int64
 			var hukou, res string
 			err := tx.QueryRowContext(ctx, `SELECT household_id, hukou_division, residence_division FROM persons WHERE id = $1`, b.PersonID).Scan(&hh, &hukou, &res)
-			if err == sql.ErrNoRows || (err == nil && !p.Covers(hukou) && !p.Covers(res)) {
+			if err == sql.ErrNoRows || (err == nil && !p.Scope().Covers(hukou, res)) {
 				return errs.Field(fmt.Sprintf("[%d].person_id", i), "人员 %d 不存在或不在您的辖区内", b.PersonID)
 			}
 			if err != nil {

@@ -18,7 +18,7 @@ import (
 func (s *Service) personDivision(ctx context.Context, q db.Queryer, by auth.Principal, person int64) (string, error) {
 	var div string
 	err := q.QueryRowContext(ctx, `SELECT h.hukou_division FROM persons p JOIN households h ON h.id = p.household_id WHERE p.id = $1`, person).Scan(&div)
-	if err == sql.ErrNoRows || err == nil && !by.Covers(div) {
+	if err == sql.ErrNoRows || err == nil && !by.Scope().Covers(div) {
 		return "", errs.E(errs.NotFound, "找不到编号为 %d 的人员", person)
 	}
 	return div, err

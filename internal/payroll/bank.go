@@ -140,14 +140,14 @@ func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period,
 	if !by.Can(auth.PayrollRun) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权生成银行发放文件")
 	}
-	prefix := by.Prefix()
+	sc := by.Scope()
 	if district != "" {
-		if !by.Covers(district) {
+		if !sc.Covers(district) {
 			return nil, errs.E(errs.Forbidden, "区划 %s 不在您的管辖范围内", district)
 		}
-		prefix = auth.JurisdictionPrefix(district)
+		sc, _ = sc.Narrow(district)
 	}
-	return s.release(ctx, by, period, prefix, false)
+	return s.release(ctx, by, period, sc, "")
 }
 
 // batchRange is one district's batch being written: ledger ids (lo, hi].
@@ -157,19 +157,19 @@ type batchRange struct {
 }
 
 // release records a sign-off batch for the lines not yet released of each
-// district under prefix and writes their bank files. It holds the payroll
+// district in sc and writes their bank files. It holds the payroll
 // lease, so no run adds lines meanwhile and the ids it takes as a batch's
 // end are all committed. A batch whose files failed to be written is
-// written again first. strict (an approver's sign-off of one district)
-// makes "nothing new" an error.
-func (s *Service) release(ctx context.Context, by auth.Principal, period, prefix string, strict bool) ([]string, error) {
+// written again first. strict, the district of an approver's sign-off
+// ("" for none), makes "nothing new" there an error.
+func (s *Service) release(ctx context.Context, by auth.Principal, period string, sc auth.Scope, strict string) ([]string, error) {
 	if _, err := s.Leases.Acquire(ctx, Job, 2*time.Hour); errors.Is(err, jobs.ErrHeld) {
 		return nil, errs.E(errs.Conflict, "发放正在运行，请待其完成后再签发")
 	} else if err != nil {
 		return nil, err
 	}
 	defer s.Leases.Release(context.WithoutCancel(ctx), Job, "")
-	lo, hi := db.PrefixRange(prefix)
+	lo, hi := sc.Range()
 	ranges := map[string]batchRange{}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		// Each district's last batch.
@@ -222,13 +222,13 @@ func (s *Service) release(ctx context.Context, by auth.Principal, period, prefix
 				ranges[d] = batchRange{l.prev, l.maxLine, l.batch}
 			}
 		}
-		if strict {
-			if _, ok := ranges[prefix]; ok {
+		if strict != "" {
+			if _, ok := ranges[strict]; ok {
 				return nil
 			}
-			if _, ok := news[prefix]; !ok {
-				if lasts[prefix].batch == 0 {
-					return errs.E(errs.Invalid, "%s 在 %s 没有发放明细，请先运行发放", prefix, period)
+			if _, ok := news[strict]; !ok {
+				if lasts[strict].batch == 0 {
+					return errs.E(errs.Invalid, "%s 在 %s 没有发放明细，请先运行发放", strict, period)
 				}
 				return errs.E(errs.Conflict, "%s 的发放已签发过，之后没有新增明细", period)
 			}
@@ -612,7 +612,7 @@ func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabul
 		if err != nil && err != sql.ErrNoRows {
 			return ReturnReport{}, err
 		}
-		if !div.Valid || !by.Covers(div.String) {
+		if !div.Valid || !by.Scope().Covers(div.String) {
 			fe.Add(row, "流水号 %s 不是您管辖范围内发出的付款", ref)
 			continue
 		}

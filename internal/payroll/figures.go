@@ -35,7 +35,7 @@ func (s *Service) Figures(ctx context.Context, by auth.Principal, period string)
 	if err != nil {
 		return nil, errs.Field("period", "%s", err.Error())
 	}
-	lo, hi := by.Range()
+	lo, hi := by.Scope().Range()
 	type key struct{ district, program string }
 	m := map[key]*Figure{}
 	get := func(d, p string) *Figure {
@@ -160,10 +160,12 @@ func (s *Service) SignOff(ctx context.Context, by auth.Principal, period, distri
 	if _, _, err := ParsePeriod(period); err != nil {
 		return nil, errs.Field("period", "%s", err.Error())
 	}
-	if len(district) != 6 || !by.Covers(district) {
+	sc := by.Scope()
+	if len(district) != 6 || !sc.Covers(district) {
 		return nil, errs.E(errs.Forbidden, "区 %s 不在您的管辖范围内", district)
 	}
-	return s.release(ctx, by, period, district, true)
+	sc, _ = sc.Narrow(district)
+	return s.release(ctx, by, period, sc, district)
 }
 
 // Period is a payroll period with its totals in the caller's jurisdiction.
@@ -192,7 +194,7 @@ func (s *Service) Periods(ctx context.Context, by auth.Principal) ([]Period, err
 		ps = append(ps, p)
 	}
 	rows.Close()
-	lo, hi := by.Range()
+	lo, hi := by.Scope().Range()
 	for i := range ps {
 		var fen int64
 		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(fen), 0) FROM ledger WHERE period = $1 AND division >= $2 AND division < $3`, ps[i].Period, lo, hi).Scan(&ps[i].Lines, &fen); err != nil {

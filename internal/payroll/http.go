@@ -169,7 +169,7 @@ func (h *HTTP) period(w http.ResponseWriter, r *http.Request, status int, d *per
 		d.Total.Amount += f.Amount
 		d.Total.New += f.New
 		d.Total.Stopped += f.Stopped
-		if p.Can(auth.PayrollSign) && p.Covers(f.District) && f.SignedBy == "" && !signable[f.District] {
+		if p.Can(auth.PayrollSign) && p.Scope().Covers(f.District) && f.SignedBy == "" && !signable[f.District] {
 			signable[f.District] = true
 			d.Districts = append(d.Districts, f.District)
 		}

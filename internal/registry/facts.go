@@ -155,7 +155,7 @@ func (s *Service) RefreshFacts(ctx context.Context, tx *sql.Tx, p auth.Principal
 	if len(hids) == 0 {
 		return nil
 	}
-	if p.Prefix() != "31" || !p.Can(auth.PersonRead) {
+	if !p.Scope().CityWide() || !p.Can(auth.PersonRead) {
 		return errs.E(errs.Forbidden, "只有全市范围的账号可以批量处理全部人口")
 	}
 	if s.db.Dialect == db.Postgres {

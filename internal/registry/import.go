@@ -153,7 +153,7 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, t *tabular.Table
 				death = d.Format("2006-01-02")
 			}
 		}
-		if len(fe) == 0 && !covers(p, np.HukouDivision, np.ResidenceDivision) {
+		if len(fe) == 0 && !p.Scope().Covers(np.HukouDivision, np.ResidenceDivision) {
 			addErr(r.Line, "residence_division", "户籍地和居住地都不在您的辖区（%s）内", s.tree.Name(p.Division))
 		}
 		if id.Number != "" {
@@ -250,7 +250,7 @@ func (s *Service) householdByNo(ctx context.Context, tx *sql.Tx, p auth.Principa
 	if err != nil {
 		return 0, false, err
 	}
-	if !covers(p, hukou, res) {
+	if !p.Scope().Covers(hukou, res) {
 		return 0, false, errs.Field("household_no", "户号“%s”已被辖区外的家庭使用，请核对户号", no)
 	}
 	return id, true, nil

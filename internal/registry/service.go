@@ -39,26 +39,6 @@ func NewService(d *db.DB, suite secret.Suite, a *audit.Log, tree *division.Tree,
 	return &Service{db: d, suite: suite, audit: a, tree: tree, now: now}
 }
 
-// scope returns the SQL condition restricting persons (alias p) to the
-// caller's jurisdiction — registered address or residence in its subtree —
-// and appends its arguments. It is the one place the rule lives.
-func scope(p auth.Principal, args *[]any) string {
-	if p.Prefix() == "31" {
-		// The whole city: every residence is a code of the tree, so no
-		// person is outside, and a condition would only slow counts.
-		return "1 = 1"
-	}
-	lo, hi := p.Range()
-	*args = append(*args, lo, hi)
-	n := len(*args)
-	return fmt.Sprintf("((p.hukou_division >= $%d AND p.hukou_division < $%d) OR (p.residence_division >= $%d AND p.residence_division < $%d))", n-1, n, n-1, n)
-}
-
-// covers reports whether the caller's jurisdiction covers a person.
-func covers(p auth.Principal, hukou, residence string) bool {
-	return p.Covers(hukou) || p.Covers(residence)
-}
-
 const personCols = `p.id, p.household_id, p.relation, p.name, p.id_masked, p.birth_date, p.sex, p.hukou_division, p.residence_division,
 	p.monthly_income, p.disability_category, p.disability_grade, p.death_date, p.lives_alone, p.weak_guardianship,
 	COALESCE((SELECT m.monthly FROM person_medical m WHERE m.household_id = p.household_id AND m.person_id = p.id), 0), p.created_at, p.updated_at`
@@ -97,8 +77,10 @@ type Query struct {
 }
 
 func (s *Service) where(p auth.Principal, q string) (string, []any) {
-	var args []any
-	cond := []string{scope(p, &args)}
+	// A person is in the caller's jurisdiction when their registered
+	// address or their residence is.
+	sc, args := p.Scope().SQL(nil, "p.hukou_division", "p.residence_division")
+	cond := []string{sc}
 	q = strings.TrimSpace(q)
 	switch {
 	case q == "":
@@ -184,8 +166,7 @@ func maskQuery(q string) string {
 }
 
 func (s *Service) get(ctx context.Context, q db.Queryer, p auth.Principal, id int64) (Person, error) {
-	var args []any
-	where := scope(p, &args)
+	where, args := p.Scope().SQL(nil, "p.hukou_division", "p.residence_division")
 	args = append(args, id)
 	x, err := scanPerson(q.QueryRowContext(ctx, fmt.Sprintf(`SELECT %s FROM persons p WHERE %s AND p.id = $%d`, personCols, where, len(args)), args...))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -213,8 +194,7 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (Profile,
 	if pr.Household, err = s.household(ctx, s.db, x.HouseholdID); err != nil {
 		return Profile{}, err
 	}
-	var args []any
-	where := scope(p, &args)
+	where, args := p.Scope().SQL(nil, "p.hukou_division", "p.residence_division")
 	args = append(args, x.HouseholdID)
 	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM persons p WHERE %s AND p.household_id = $%d ORDER BY p.id`, personCols, where, len(args)), args...)
 	if err != nil {
@@ -334,7 +314,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, np NewPerson) (P
 	if err := fe.Err(); err != nil {
 		return Person{}, err
 	}
-	if !covers(p, np.HukouDivision, np.ResidenceDivision) {
+	if !p.Scope().Covers(np.HukouDivision, np.ResidenceDivision) {
 		return Person{}, errs.Field("residence_division", "户籍地和居住地都不在您的辖区（%s）内", s.tree.Name(p.Division))
 	}
 	now := s.now().UTC()
@@ -347,7 +327,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, np NewPerson) (P
 			if err != nil {
 				return err
 			}
-			if !covers(p, h.HukouDivision, h.ResidenceDivision) {
+			if !p.Scope().Covers(h.HukouDivision, h.ResidenceDivision) {
 				return errs.Field("household_id", "户编号 %d 不存在或不在您的辖区内", np.HouseholdID)
 			}
 			x.HouseholdID = h.ID
@@ -484,7 +464,7 @@ func (s *Service) HouseholdIDRange(ctx context.Context) (lo, hi int64, err error
 // caller can write their facts again (RefreshFacts). Members' monthly
 // medical spending comes from person_medical, read alongside.
 func (s *Service) StreamHouseholdRange(ctx context.Context, p auth.Principal, lo, hi int64, fn func(householdID int64, members []Person, stale bool) error) error {
-	if p.Prefix() != "31" || !p.Can(auth.PersonRead) {
+	if !p.Scope().CityWide() || !p.Can(auth.PersonRead) {
 		return errs.E(errs.Forbidden, "只有全市范围的账号可以批量处理全部人口")
 	}
 	// The medical spending of the range's persons, which the facts
