@@ -117,7 +117,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			a.Payroll.HouseholdPrograms[id] = true
 		}
 	}
-	a.Monitor = &monitor.Service{DB: d, Suite: suite, Audit: a.Audit, Tree: tree, Now: now,
+	a.Monitor = &monitor.Service{DB: d, Suite: suite, Audit: a.Audit, Tree: tree, Now: now, Registry: a.Registry,
 		DibaoStandard: func(on time.Time) float64 { v, _ := policies.Param("dibao.standard", on); return v }}
 	a.wireLines()
 	a.Modules = a.modules()

@@ -36,7 +36,7 @@ var sqlAllowlist = map[string]int{
 	"internal/monitor/dashboard.go":     3,
 	"internal/monitor/evaluate.go":      7,
 	"internal/monitor/rules.go":         3,
-	"internal/monitor/service.go":       13,
+	"internal/monitor/service.go":       10,
 	"internal/monitor/tasks.go":         16,
 	"internal/monitor/water.go":         4,
 	"internal/payroll/accounts.go":      3,

@@ -236,7 +236,7 @@ func (s *Service) Object(ctx context.Context, id int64, text, contact, remote st
 			EntityID: fmt.Sprint(id), Detail: fmt.Sprintf("公示期间收到异议 %d", oid), Remote: remote}); err != nil {
 			return err
 		}
-		_, err = events.Append(ctx, tx, events.ApplicationObjected, id, division, map[string]any{"application_id": id, "objection_id": oid}, now)
+		_, err = events.Append(ctx, tx, ApplicationObjected, id, division, Objected{ApplicationID: id, ObjectionID: oid}, now)
 		return err
 	})
 }
@@ -326,7 +326,7 @@ func (s *Service) OpenRechecks(ctx context.Context, p auth.Principal, on time.Ti
 				EntityID: fmt.Sprint(id), Detail: fmt.Sprintf("对申请 %d（%s 批准）发起年度复核", parent, a.DecidedOn), Remote: p.Remote}); err != nil {
 				return err
 			}
-			_, err = events.Append(ctx, tx, events.ApplicationMoved, id, a.Division, map[string]any{"application_id": id, "from": "", "to": Submitted, "recheck_of": parent}, now)
+			_, err = events.Append(ctx, tx, ApplicationMoved, id, a.Division, Moved{ApplicationID: id, To: Submitted, RecheckOf: parent}, now)
 			return err
 		})
 		if err != nil {

@@ -236,7 +236,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, na NewApplicatio
 			EntityID: fmt.Sprint(id), Detail: fmt.Sprintf("受理户 %d 的救助申请：%s", subject.HouseholdID, strings.Join(labels, "、")), Remote: p.Remote}); err != nil {
 			return err
 		}
-		_, err = events.Append(ctx, tx, events.ApplicationMoved, id, hukou, map[string]any{"application_id": id, "from": "", "to": Submitted}, now)
+		_, err = events.Append(ctx, tx, ApplicationMoved, id, hukou, Moved{ApplicationID: id, To: Submitted}, now)
 		return err
 	})
 	return a, err
@@ -465,12 +465,12 @@ func (s *Service) Move(ctx context.Context, p auth.Principal, id int64, m Move) 
 			EntityID: fmt.Sprint(id), Detail: detail, Remote: p.Remote}); err != nil {
 			return err
 		}
-		payload := map[string]any{"application_id": id, "from": a.State, "to": t.To, "actor": p.Name, "household_id": a.HouseholdID}
-		if _, err := events.Append(ctx, tx, events.ApplicationMoved, id, a.Division, payload, now); err != nil {
+		payload := Moved{ApplicationID: id, From: a.State, To: t.To, Actor: p.Name, HouseholdID: a.HouseholdID}
+		if _, err := events.Append(ctx, tx, ApplicationMoved, id, a.Division, payload, now); err != nil {
 			return err
 		}
 		if t.To.Final() {
-			if _, err := events.Append(ctx, tx, events.ApplicationDecided, id, a.Division, payload, now); err != nil {
+			if _, err := events.Append(ctx, tx, ApplicationDecided, id, a.Division, payload, now); err != nil {
 				return err
 			}
 		}

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"minzheng/internal/auth"
-	"minzheng/internal/events"
 	"minzheng/internal/httpx"
 	"minzheng/internal/module"
+	"minzheng/internal/registry"
 	"minzheng/internal/web"
 )
 
@@ -50,6 +50,6 @@ func Module(s *Service, p *Proactive, districtName func(string) string) module.M
 		// The name is the consumer's offset in the outbox: kept from when
 		// the handler was wired in app under monitor's name.
 		Commands:  commands(s, p, districtName),
-		Consumers: []module.Consumer{{Name: "monitor.redecide", Kinds: []string{events.PersonDied, events.PersonChanged}, Handler: p.Redecide}},
+		Consumers: []module.Consumer{{Name: "monitor.redecide", Kinds: []string{registry.PersonDied, registry.PersonChanged}, Handler: p.Redecide}},
 	}
 }

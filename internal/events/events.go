@@ -19,19 +19,10 @@ import (
 	"minzheng/internal/db"
 )
 
-// Kinds of events.
-const (
-	PersonDied          = "person.died"          // 死亡: a person was recorded dead
-	PersonChanged       = "person.changed"       // facts of a person changed (income, disability)
-	ApplicationDecided  = "application.decided"  // 审批: an application was approved or refused
-	ApplicationMoved    = "application.moved"    // a case moved from one state to another
-	ApplicationObjected = "application.objected" // 公示异议: someone objected to a case under public notice
-	EntitlementStopped  = "entitlement.stopped"  // 停发
-	PaymentHeld         = "payment.held"         // a bank returned a payment
-	WarningRaised       = "warning.raised"       // 预警
-	FeedBatchImported   = "feed.imported"        // a department's batch was imported
-	EntitlementsDecided = "entitlements.decided" // a proactive run or re-decision changed entitlements
-)
+// An event's kind ("person.died") and its payload type belong to the
+// package that produces it (registry.PersonDied with registry.Died,
+// assistance.ApplicationMoved with assistance.Moved, …); this package only
+// stores and delivers them. Decode reads a payload into its type.
 
 // Event is one change.
 type Event struct {
@@ -59,6 +50,16 @@ func Append(ctx context.Context, tx *sql.Tx, kind string, subject int64, divisio
 		return 0, fmt.Errorf("events: append %s: %w", kind, err)
 	}
 	return id, nil
+}
+
+// Decode reads e's payload into a T, the payload type its producer
+// declares for its kind.
+func Decode[T any](e Event) (T, error) {
+	var v T
+	if err := json.Unmarshal(e.Payload, &v); err != nil {
+		return v, fmt.Errorf("events: %s %d: %w", e.Kind, e.ID, err)
+	}
+	return v, nil
 }
 
 // AppendAll writes events in tx as multi-row INSERTs, for a batch that

@@ -4,12 +4,20 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"minzheng/internal/db"
 	"minzheng/internal/db/dbtest"
 	"minzheng/internal/events"
+)
+
+// Kinds for the tests; real kinds belong to their producers.
+const (
+	personDied    = "person.died"
+	personChanged = "person.changed"
+	warningRaised = "warning.raised"
 )
 
 func TestOutboxDeliversInOrderOnceAndResumes(t *testing.T) {
@@ -25,14 +33,14 @@ func TestOutboxDeliversInOrderOnceAndResumes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		appendOne(events.PersonDied, 1)
+		appendOne(personDied, 1)
 		// A rolled-back change leaves no event (and a hole in the ids).
 		d.Tx(ctx, func(tx *sql.Tx) error {
-			events.Append(ctx, tx, events.PersonDied, 99, "310104", nil, now)
+			events.Append(ctx, tx, personDied, 99, "310104", nil, now)
 			return errors.New("rollback")
 		})
-		appendOne(events.PersonChanged, 2)
-		appendOne(events.PersonDied, 3)
+		appendOne(personChanged, 2)
+		appendOne(personDied, 3)
 
 		var got []int64
 		fail := true
@@ -44,7 +52,7 @@ func TestOutboxDeliversInOrderOnceAndResumes(t *testing.T) {
 			}
 			got = append(got, e.SubjectID)
 			return nil
-		}, events.PersonDied)
+		}, personDied)
 		if _, err := disp.Drain(ctx); err == nil {
 			t.Fatal("a failing handler should stop the drain with an error")
 		}
@@ -60,7 +68,7 @@ func TestOutboxDeliversInOrderOnceAndResumes(t *testing.T) {
 		again.Handle("stop-benefits", func(ctx context.Context, e events.Event) error {
 			t.Errorf("event %d delivered twice", e.ID)
 			return nil
-		}, events.PersonDied)
+		}, personDied)
 		if n, err := again.Drain(ctx); n != 0 || err != nil {
 			t.Fatalf("after restart: n=%d err=%v", n, err)
 		}
@@ -75,11 +83,11 @@ func TestOutboxWaitsForARecentHole(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC)
 		d.Tx(ctx, func(tx *sql.Tx) error {
-			events.Append(ctx, tx, events.PersonDied, 1, "310104", nil, now)
+			events.Append(ctx, tx, personDied, 1, "310104", nil, now)
 			return errors.New("rollback") // id 1 never commits
 		})
 		if err := d.Tx(ctx, func(tx *sql.Tx) error {
-			_, err := events.Append(ctx, tx, events.PersonDied, 2, "310104", nil, now)
+			_, err := events.Append(ctx, tx, personDied, 2, "310104", nil, now)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -87,7 +95,7 @@ func TestOutboxWaitsForARecentHole(t *testing.T) {
 		clock := now.Add(time.Second)
 		disp := &events.Dispatcher{DB: d, Now: func() time.Time { return clock }}
 		var got int
-		disp.Handle("c", func(ctx context.Context, e events.Event) error { got++; return nil }, events.PersonDied)
+		disp.Handle("c", func(ctx context.Context, e events.Event) error { got++; return nil }, personDied)
 		if n, _ := disp.Drain(ctx); n != 0 {
 			t.Fatalf("delivered %d past a hole one second old", n)
 		}
@@ -106,7 +114,7 @@ func TestAppendAll(t *testing.T) {
 		now := time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC)
 		var es []events.Event
 		for i := range 250 { // more than one multi-row statement
-			es = append(es, events.Event{Kind: events.WarningRaised, SubjectID: int64(i + 1), Division: "310104", Payload: []byte(`{"warning":1}`)})
+			es = append(es, events.Event{Kind: warningRaised, SubjectID: int64(i + 1), Division: "310104", Payload: []byte(`{"warning":1}`)})
 		}
 		es[7].Payload = nil
 		if err := d.Tx(ctx, func(tx *sql.Tx) error { return events.AppendAll(ctx, tx, d.Dialect, es, now) }); err != nil {
@@ -117,7 +125,7 @@ func TestAppendAll(t *testing.T) {
 		disp.Handle("count", func(ctx context.Context, e events.Event) error {
 			got = append(got, e)
 			return nil
-		}, events.WarningRaised)
+		}, warningRaised)
 		if _, err := disp.Drain(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -134,4 +142,19 @@ func TestAppendAll(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDecode reads a payload into its producer's type and names the event
+// when it cannot.
+func TestDecode(t *testing.T) {
+	type died struct {
+		DeathDate string `json:"death_date"`
+	}
+	got, err := events.Decode[died](events.Event{ID: 7, Kind: personDied, Payload: []byte(`{"death_date":"2025-08-01","source":"公安"}`)})
+	if err != nil || got.DeathDate != "2025-08-01" {
+		t.Fatalf("decode: %+v %v", got, err)
+	}
+	if _, err := events.Decode[died](events.Event{ID: 8, Kind: personDied, Payload: []byte(`{"death_date":1}`)}); err == nil || !strings.Contains(err.Error(), "person.died 8") {
+		t.Errorf("bad payload: %v", err)
+	}
 }

@@ -459,12 +459,8 @@ func (r *raiser) flush() error {
 		district := districtOf(w.sb.residence)
 		sev := string(w.rule.Severity)
 		warnings[i] = []any{ids[i], w.rule.Code, w.rule.Name, sev, w.sb.person, w.sb.household, w.sb.residence, district, why, string(data), batch, at}
-		payload, _ := json.Marshal(struct {
-			Warning  int64  `json:"warning"`
-			Rule     string `json:"rule"`
-			Severity string `json:"severity"`
-		}{ids[i], w.rule.Code, sev})
-		evs[i] = events.Event{Kind: events.WarningRaised, SubjectID: w.sb.person, Division: w.sb.residence, Payload: payload}
+		payload, _ := json.Marshal(Raised{ids[i], w.rule.Code, sev})
+		evs[i] = events.Event{Kind: WarningRaised, SubjectID: w.sb.person, Division: w.sb.residence, Payload: payload}
 		tasks[i] = Task{Kind: TaskWarning, WarningID: ids[i], PersonID: w.sb.person, HouseholdID: w.sb.household, Division: w.sb.residence,
 			District: district, Severity: w.rule.Severity, Title: w.rule.Name, Reason: why, DueAt: r.now.Add(w.rule.Severity.Deadline()), CreatedAt: r.now}
 	}

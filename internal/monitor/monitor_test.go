@@ -58,7 +58,7 @@ func setup(t testing.TB, d *db.DB) *fixture {
 		t.Fatal(err)
 	}
 	f.reg = registry.NewService(d, suite, a, tree, now)
-	f.svc = &monitor.Service{DB: d, Suite: suite, Audit: a, Tree: tree, Now: now, DibaoStandard: func(time.Time) float64 { return 1595 }}
+	f.svc = &monitor.Service{DB: d, Suite: suite, Audit: a, Tree: tree, Now: now, Registry: f.reg, DibaoStandard: func(time.Time) float64 { return 1595 }}
 	if err := f.svc.SeedRules(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"minzheng/internal/db"
 	"minzheng/internal/division"
 	"minzheng/internal/errs"
-	"minzheng/internal/events"
+	"minzheng/internal/registry"
 	"minzheng/internal/secret"
 	"minzheng/internal/tabular"
 )
@@ -38,6 +38,9 @@ type Service struct {
 	// The assistance line wires it in app.go; while it is nil the referral
 	// is recorded on the task only.
 	ReferApplication func(ctx context.Context, p auth.Principal, r Referral) (string, error)
+	// Registry records what feeds establish about persons (deaths,
+	// disabilities, medical spending): the register owns persons.
+	Registry *registry.Service
 }
 
 func (s *Service) now() time.Time {
@@ -126,7 +129,8 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 	}
 	var w *writer
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		w = &writer{s: s, ctx: ctx, tx: tx, p: p, now: now, res: &res, req: req}
+		w = &writer{s: s, ctx: ctx, tx: tx, p: p, now: now, res: &res, req: req,
+			register: s.Registry.FeedWriter(ctx, tx, p, req.Source, req.Batch, now)}
 		defer w.close()
 		return w.run(recs)
 	})
@@ -230,6 +234,9 @@ type writer struct {
 	req     ImportRequest
 	batchID int64
 	stmts   map[string]*sql.Stmt
+	// register writes the register's part of the batch (deaths,
+	// disabilities, medical spending) in the same transaction.
+	register *registry.FeedWriter
 	// registered counts the persons whose disability the batch changed in
 	// the register; medical those whose monthly medical expense it changed.
 	registered, medical int
@@ -268,6 +275,7 @@ func (w *writer) close() {
 	for _, st := range w.stmts {
 		st.Close()
 	}
+	w.register.Close()
 }
 
 func (w *writer) problem(line int, kind, format string, args ...any) {
@@ -667,25 +675,12 @@ func (w *writer) insertFacts(ms []match) error {
 	return nil
 }
 
-// deaths records each matched death in the register and appends a
-// person.died event, whose consumer re-decides the household's
+// deaths records each matched death in the register, which appends a
+// person.died event whose consumer re-decides the household's
 // entitlements (stopping the dead person's).
 func (w *writer) deaths(ms []match) error {
-	stmt, err := w.tx.PrepareContext(w.ctx, `UPDATE persons SET death_date = $1, updated_at = $2 WHERE id = $3 AND death_date IS NULL`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
 	for _, m := range ms {
-		r, err := stmt.ExecContext(w.ctx, m.rec.ValidFrom, db.Now(w.now), m.person)
-		if err != nil {
-			return fmt.Errorf("monitor: record death of %d: %w", m.person, err)
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			continue // a death already on record
-		}
-		if _, err := events.Append(w.ctx, w.tx, events.PersonDied, m.person, m.residence,
-			map[string]any{"death_date": m.rec.ValidFrom, "source": w.req.Source, "batch": w.req.Batch}, w.now); err != nil {
+		if _, err := w.register.RecordDeath(m.person, m.residence, m.rec.ValidFrom); err != nil {
 			return err
 		}
 	}
@@ -694,45 +689,25 @@ func (w *writer) deaths(ms []match) error {
 
 // disabilities applies the certificates valid on the import date to the
 // register: a person's disability category and grade change when they
-// differ from the certificate's, each change audited with the feed's
-// source and batch and followed by a person.changed event, whose consumer
-// (monitor.redecide, app.go) re-decides the household's entitlements — a
-// newly certified grade-1 person is granted 重度残疾人护理补贴 without
-// applying. A certificate not yet or no longer valid is kept as a fact only.
+// differ from the certificate's; the register audits each change with the
+// feed's source and batch and appends a person.changed event, whose
+// consumer (eligibility's monitor.redecide) re-decides the household's
+// entitlements — a newly certified grade-1 person is granted 重度残疾人护理
+// 补贴 without applying. A certificate not yet or no longer valid is kept
+// as a fact only.
 func (w *writer) disabilities(ms []match) error {
-	stmt, err := w.tx.PrepareContext(w.ctx, `UPDATE persons SET disability_category = $1, disability_grade = $2, updated_at = $3
-		WHERE id = $4 AND (disability_category <> $1 OR disability_grade <> $2)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
 	today := w.now.In(shanghai).Format(time.DateOnly)
 	for _, m := range ms {
 		if m.rec.ValidFrom > today || (m.rec.ValidTo != "" && m.rec.ValidTo < today) {
 			continue
 		}
-		r, err := stmt.ExecContext(w.ctx, m.rec.Detail, m.rec.Grade, db.Now(w.now), m.person)
+		changed, err := w.register.SetDisability(m.person, m.residence, m.rec.Detail, m.rec.Grade, m.rec.ValidFrom, m.rec.ValidTo)
 		if err != nil {
-			return fmt.Errorf("monitor: disability of %d: %w", m.person, err)
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			continue // the register says so already
-		}
-		until := m.rec.ValidTo
-		if until == "" {
-			until = "长期"
-		}
-		if err := w.s.Audit.Append(w.ctx, w.tx, audit.Entry{Actor: w.p.Name, Role: string(w.p.Role), Action: "person.feed_update", Entity: "person",
-			EntityID: fmt.Sprint(m.person), Detail: fmt.Sprintf("来源%s（批次 %s）：残疾类别 %s、残疾等级 %d（发证 %s，有效期至 %s）",
-				w.req.Source, w.req.Batch, disabilityNames[m.rec.Detail], m.rec.Grade, m.rec.ValidFrom, until), Remote: w.p.Remote}); err != nil {
 			return err
 		}
-		if _, err := events.Append(w.ctx, w.tx, events.PersonChanged, m.person, m.residence,
-			map[string]any{"disability_category": m.rec.Detail, "disability_grade": m.rec.Grade, "source": w.req.Source, "batch": w.req.Batch,
-				"valid_from": m.rec.ValidFrom, "valid_to": m.rec.ValidTo}, w.now); err != nil {
-			return err
+		if changed {
+			w.registered++
 		}
-		w.registered++
 	}
 	return nil
 }
@@ -776,7 +751,6 @@ func (w *writer) medicalExpenses(ms []match) error {
 	// of its persons (a household can straddle two).
 	sums := make(map[int64]float64, len(persons))
 	summed := make(map[int64]bool, len(persons))
-	d := w.s.DB.Dialect
 	for start := 0; start < len(persons); start += chunk {
 		part := persons[start:min(start+chunk, len(persons))]
 		args := make([]any, 0, len(part)+2)
@@ -790,27 +764,14 @@ func (w *writer) medicalExpenses(ms []match) error {
 		if err := w.sumMedical(args, sums); err != nil {
 			return err
 		}
-		args = args[:0]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO person_medical (household_id, person_id, monthly, as_of) VALUES `)
+		rows := make([]registry.Medical, len(part))
 		for i, p := range part {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(" + ph(d, 4*i+1, 4) + ")")
-			args = append(args, p.household, p.id, math.Round(sums[p.id]/MedicalMonths*100)/100, to)
+			rows[i] = registry.Medical{Household: p.household, Person: p.id, Monthly: math.Round(sums[p.id]/MedicalMonths*100) / 100}
 		}
-		b.WriteString(` ON CONFLICT (household_id, person_id) DO UPDATE SET monthly = excluded.monthly, as_of = excluded.as_of
-			WHERE person_medical.monthly <> excluded.monthly`)
-		st, err := w.prepare(b.String())
+		n, err := w.register.SetMedical(rows, to)
 		if err != nil {
-			return fmt.Errorf("monitor: medical expenses: %w", err)
+			return err
 		}
-		r, err := st.ExecContext(w.ctx, args...)
-		if err != nil {
-			return fmt.Errorf("monitor: medical expenses: %w", err)
-		}
-		n, _ := r.RowsAffected()
 		w.medical += int(n)
 	}
 	return nil

@@ -645,8 +645,8 @@ func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabul
 			}
 			rep.Failed++
 			// Others may care that a family's money did not arrive.
-			if _, err := events.Append(ctx, tx, events.PaymentHeld, r.person, r.division, map[string]any{
-				"period": r.period, "program": r.program, "batch": r.batch, "reason": r.reason}, s.now()); err != nil {
+			if _, err := events.Append(ctx, tx, PaymentHeld, r.person, r.division,
+				Held{Period: r.period, Program: r.program, Batch: r.batch, Reason: r.reason}, s.now()); err != nil {
 				return err
 			}
 		}
