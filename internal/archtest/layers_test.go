@@ -55,11 +55,10 @@ var layers = map[string]layer{
 
 	// Business lines. A future line goes here; it may use the shared owners below through
 	// an edge in edges, and no other line unless an edge says why.
-	"internal/admin":       line, // the web face of auth and audit: login, home, staff accounts, audit viewer
-	"internal/eligibility": line,
-	"internal/payroll":     line,
-	"internal/assistance":  line,
-	"internal/monitor":     line,
+	"internal/admin":      line, // the web face of auth and audit: login, home, staff accounts, audit viewer
+	"internal/payroll":    line,
+	"internal/assistance": line,
+	"internal/monitor":    line,
 
 	// Shared owners: the business lines that today's imports show others depend on. They
 	// own facts the other lines decide on, and they import no ordinary line. Chosen from
@@ -67,7 +66,10 @@ var layers = map[string]layer{
 	"internal/division": owner, // the division tree: jurisdictions, district and street names, the pickers
 	"internal/registry": owner, // persons and households: the register every decision reads, through its Service
 	"internal/policy":   owner, // the rules engine: policy files evaluated on facts, no database, no HTTP
-	"internal/cases":    owner, // the case engine: service definitions (事项), their chains, the working-day calendar
+	// entitlements and decisions (待遇与决定): the proactive run writes them, a decision taken on an
+	// application goes through ApplyGrant/ApplyStop, the rules that watch recipients read ActivePrograms
+	"internal/eligibility": owner,
+	"internal/cases":       owner, // the case engine: service definitions (事项), their chains, the working-day calendar
 
 	// Platform.
 	"internal/db":     platform,
@@ -97,14 +99,16 @@ type edge struct{ from, to string }
 // on an edge nobody uses any more). An edge never goes up a layer.
 var edges = map[edge]string{
 	// Business lines → shared owners.
-	{"internal/admin", "internal/division"}:       "the staff account form picks the account's jurisdiction from the tree",
-	{"internal/assistance", "internal/division"}:  "cases are filtered and counted by the household's district and street",
-	{"internal/assistance", "internal/policy"}:    "the pre-check evaluates the policy files on the declared and verified figures",
-	{"internal/assistance", "internal/registry"}:  "a case is opened for a registered household; AddMember registers a member the register lacks",
-	{"internal/eligibility", "internal/policy"}:   "entitlements are the policy files evaluated (Evaluate) and planned (Plan) on the register",
-	{"internal/eligibility", "internal/registry"}: "the proactive run streams the register; single cases read a person and household",
-	{"internal/monitor", "internal/division"}:     "tasks are routed to the adviser whose jurisdiction is closest above the household's committee",
-	{"internal/monitor", "internal/registry"}:     "import devices finds the person a device is bound to by ID number",
+	{"internal/admin", "internal/division"}:         "the staff account form picks the account's jurisdiction from the tree",
+	{"internal/assistance", "internal/division"}:    "cases are filtered and counted by the household's district and street",
+	{"internal/assistance", "internal/policy"}:      "the pre-check evaluates the policy files on the declared and verified figures",
+	{"internal/assistance", "internal/eligibility"}: "an approval or a refused re-check records its decision and entitlement through the owner of both",
+	{"internal/monitor", "internal/eligibility"}:    "the rules that watch recipients read the households' active entitlements",
+	{"internal/assistance", "internal/registry"}:    "a case is opened for a registered household; AddMember registers a member the register lacks",
+	{"internal/eligibility", "internal/policy"}:     "entitlements are the policy files evaluated (Evaluate) and planned (Plan) on the register",
+	{"internal/eligibility", "internal/registry"}:   "the proactive run streams the register; single cases read a person and household",
+	{"internal/monitor", "internal/division"}:       "tasks are routed to the adviser whose jurisdiction is closest above the household's committee",
+	{"internal/monitor", "internal/registry"}:       "import devices finds the person a device is bound to by ID number",
 	// Between shared owners.
 	{"internal/registry", "internal/division"}: "persons carry division codes, checked against and named from the tree",
 

@@ -15,7 +15,7 @@ const maxLines = 800
 // (lower the number, so the list stays tight). go test ./internal/archtest/ -update prints
 // the table from the tree.
 var sizeAllowlist = map[string]int{
-	"internal/assistance/service.go":   1219,
+	"internal/assistance/service.go":   1178,
 	"internal/monitor/monitor_test.go": 817,
 	"internal/monitor/service.go":      814,
 }

@@ -2,9 +2,7 @@ package assistance
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +17,7 @@ import (
 	"minzheng/internal/auth"
 	"minzheng/internal/db"
 	"minzheng/internal/division"
+	"minzheng/internal/eligibility"
 	"minzheng/internal/errs"
 	"minzheng/internal/events"
 	"minzheng/internal/idcard"
@@ -626,40 +625,15 @@ func (s *Service) grant(ctx context.Context, tx *sql.Tx, p auth.Principal, a App
 			parts = append(parts, fmt.Sprintf("%s一次性 %s 元", pr.Label, yuan(fen)))
 			continue
 		}
-		var entID, before int64
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT id, monthly_fen, status FROM entitlements WHERE program = $1 AND person_id = $2`, pr.Program, head).Scan(&entID, &before, &status)
-		if errors.Is(err, sql.ErrNoRows) {
-			entID = 0
-		} else if err != nil {
-			return "", err
-		}
-		if status != "active" {
-			before = 0
-		}
-		kind := "grant"
-		if entID != 0 && status == "active" {
-			kind = "change"
-		}
 		expl, _ := json.Marshal(map[string]any{"application_id": a.ID, "kind": a.Kind, "approved_by": p.Name, "monthly_fen": fen, "precheck": engine[pr.Program]})
-		sum := sha256.Sum256(expl)
 		version := engine[pr.Program].PolicyVersion
 		if version == "" {
 			version = "application"
 		}
-		var did int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO decisions (run_id, program, person_id, household_id, kind, as_of, fen_before, fen_after, policy_version, inputs_hash, explanation, created_at)
-			VALUES (NULL, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-			pr.Program, head, a.HouseholdID, kind, today.Format(dateFmt), before, fen, version, hex.EncodeToString(sum[:]), string(expl), db.Now(now)).Scan(&did); err != nil {
-			return "", fmt.Errorf("assistance: decision: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO entitlements (program, person_id, household_id, status, monthly_fen, since, until, proactive, decision_id, updated_at)
-			VALUES ($1, $2, $3, 'active', $4, $5, NULL, 0, $6, $7)
-			ON CONFLICT (program, person_id) DO UPDATE SET household_id = excluded.household_id, status = 'active', monthly_fen = excluded.monthly_fen,
-				since = CASE WHEN entitlements.status = 'active' THEN entitlements.since ELSE excluded.since END, until = NULL, proactive = 0,
-				decision_id = excluded.decision_id, updated_at = excluded.updated_at`,
-			pr.Program, head, a.HouseholdID, fen, since, did, db.Now(now)); err != nil {
-			return "", fmt.Errorf("assistance: entitlement: %w", err)
+		did, err := eligibility.ApplyGrant(ctx, tx, eligibility.Grant{Program: pr.Program, PersonID: head, HouseholdID: a.HouseholdID, MonthlyFen: fen,
+			AsOf: today.Format(dateFmt), Since: since, PolicyVersion: version, Explanation: expl}, now)
+		if err != nil {
+			return "", fmt.Errorf("assistance: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE application_programs SET status = 'granted', monthly_fen = $1, decision_id = $2 WHERE application_id = $3 AND program = $4`,
 			fen, did, a.ID, pr.Program); err != nil {
@@ -675,24 +649,9 @@ func (s *Service) grant(ctx context.Context, tx *sql.Tx, p auth.Principal, a App
 func (s *Service) stopOnRecheck(ctx context.Context, tx *sql.Tx, a Application, today, now time.Time) error {
 	until := time.Date(today.Year(), today.Month()+1, 0, 0, 0, 0, 0, time.UTC).Format(dateFmt)
 	for _, pr := range a.Programs {
-		var entID, fen, person int64
-		err := tx.QueryRowContext(ctx, `SELECT id, monthly_fen, person_id FROM entitlements WHERE program = $1 AND household_id = $2 AND status = 'active' AND proactive = 0`,
-			pr.Program, a.HouseholdID).Scan(&entID, &fen, &person)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
 		expl, _ := json.Marshal(map[string]any{"application_id": a.ID, "kind": "recheck", "stopped": true})
-		sum := sha256.Sum256(expl)
-		var did int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO decisions (run_id, program, person_id, household_id, kind, as_of, fen_before, fen_after, policy_version, inputs_hash, explanation, created_at, until)
-			VALUES (NULL, $1, $2, $3, 'stop', $4, $5, 0, 'application', $6, $7, $8, $9) RETURNING id`,
-			pr.Program, person, a.HouseholdID, today.Format(dateFmt), fen, hex.EncodeToString(sum[:]), string(expl), db.Now(now), until).Scan(&did); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE entitlements SET status = 'stopped', until = $1, decision_id = $2, updated_at = $3 WHERE id = $4`, until, did, db.Now(now), entID); err != nil {
+		if _, err := eligibility.ApplyStop(ctx, tx, eligibility.Stop{Program: pr.Program, HouseholdID: a.HouseholdID,
+			AsOf: today.Format(dateFmt), Until: until, Explanation: expl}, now); err != nil {
 			return err
 		}
 	}

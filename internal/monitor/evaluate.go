@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"minzheng/internal/db"
+	"minzheng/internal/eligibility"
 	"minzheng/internal/events"
 )
 
@@ -132,22 +133,16 @@ func (s *Service) evaluate(ctx context.Context, tx *sql.Tx, feed FeedType, touch
 // householdPrograms adds to out the households of the matches that hold
 // an active entitlement, with which.
 func (s *Service) householdPrograms(ctx context.Context, tx *sql.Tx, ms []match, out map[int64]HouseholdEnv) error {
-	args := make([]any, 0, len(ms))
+	var hs []int64
 	for i, m := range ms {
 		if i == 0 || m.household != ms[i-1].household {
-			args = append(args, m.household)
+			hs = append(hs, m.household)
 		}
 	}
-	return scanEach(ctx, tx, `SELECT household_id, program FROM entitlements WHERE status = 'active' AND household_id IN (`+ph(s.DB.Dialect, 1, len(args))+`)`, args, func(r *sql.Rows) error {
-		var id int64
-		var prog string
-		if err := r.Scan(&id, &prog); err != nil {
-			return err
-		}
+	return eligibility.ActivePrograms(ctx, tx, s.DB.Dialect, hs, func(id int64, prog string) {
 		h := out[id]
 		h.addProgram(prog)
 		out[id] = h
-		return nil
 	})
 }
 
@@ -242,15 +237,11 @@ func (s *Service) subjects(ctx context.Context, tx *sql.Tx, persons []int64, fee
 			h.Recipient, h.Dibao, h.Edge = p.Recipient, p.Dibao, p.Edge
 		}
 	} else if len(hargs) > 0 {
-		if err := scanEach(ctx, tx, `SELECT household_id, program FROM entitlements WHERE status = 'active' AND household_id IN (`+ph(s.DB.Dialect, 1, len(hargs))+`)`, hargs, func(r *sql.Rows) error {
-			var id int64
-			var prog string
-			if err := r.Scan(&id, &prog); err != nil {
-				return err
-			}
-			households[id].addProgram(prog)
-			return nil
-		}); err != nil {
+		hs := make([]int64, len(hargs))
+		for i, a := range hargs {
+			hs[i] = a.(int64)
+		}
+		if err := eligibility.ActivePrograms(ctx, tx, s.DB.Dialect, hs, func(id int64, prog string) { households[id].addProgram(prog) }); err != nil {
 			return nil, err
 		}
 	}
