@@ -1,13 +1,16 @@
 // Package secret keeps personal data safe at rest: it encrypts sensitive
 // fields (AES-256-GCM), derives keyed lookup hashes (HMAC-SHA-256) so records
-// can be found by ID number without decrypting a table, and hashes the audit
-// chain (SHA-256). The algorithms sit behind the Suite interface so the
-// national algorithms (SM4/SM3, for 密评) can be configured instead.
+// can be found by ID number without decrypting a table, and chains the audit
+// log with a keyed MAC (HMAC-SHA-256 under a key derived from the master key
+// with HKDF, label "audit-chain"), which nobody holding only the database can
+// recompute. The algorithms sit behind the Suite interface so the national
+// algorithms (SM4/SM3, for 密评) can be configured instead.
 package secret
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -15,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,20 +45,63 @@ type Suite interface {
 	Open(sealed []byte) ([]byte, error)
 	// Index returns a keyed hash of value, stable for a key, for lookups.
 	Index(value string) []byte
-	// Digest returns an unkeyed hash of data, for hash chains.
+	// Digest returns an unkeyed hash of data (SHA-256): the audit chain's
+	// scheme before it was keyed, still used to verify old entries.
 	Digest(data []byte) []byte
+	// Chain returns the function that computes the audit chain's hash
+	// under scheme (ChainSHA256, ChainHMACSHA256, ChainHMACSM3), and false
+	// when the suite cannot compute that scheme. The keyed schemes use a
+	// key derived from the master key, never the encryption or lookup key.
+	Chain(scheme string) (func(data []byte) []byte, bool)
+	// ChainScheme names the scheme new audit entries are chained with.
+	ChainScheme() string
 	// Name names the algorithms, e.g. "aes-gcm+hmac-sha256+sha256".
 	Name() string
 }
 
+// The schemes of the audit chain, as each entry records its own.
+const (
+	// ChainSHA256 is the unkeyed SHA-256 chain of entries written before
+	// the chain was keyed. Anyone with the database can recompute it, so
+	// it is only verified, never written.
+	ChainSHA256 = "sha256"
+	// ChainHMACSHA256 is HMAC-SHA-256 under the chain key, the default.
+	ChainHMACSHA256 = "hmac-sha256"
+	// ChainHMACSM3 is HMAC-SM3 under the chain key (GB/T 32905), for 密评.
+	// Not built in yet: it needs github.com/emmansun/gmsm, which the module
+	// mirror of the build machines does not list; Chain reports false and
+	// WithChain refuses it until it is added.
+	ChainHMACSM3 = "hmac-sm3"
+)
+
+// ChainLabel is the HKDF info label of the audit chain key.
+const ChainLabel = "audit-chain"
+
+// Option configures NewStandard.
+type Option func(*Standard) error
+
+// WithChain selects the scheme new audit entries are chained with; the
+// default is ChainHMACSHA256.
+func WithChain(scheme string) Option {
+	return func(s *Standard) error {
+		if _, ok := s.Chain(scheme); !ok || scheme == ChainSHA256 {
+			return fmt.Errorf("secret: audit chain scheme %q is not available (built in: %s)", scheme, ChainHMACSHA256)
+		}
+		s.chainScheme = scheme
+		return nil
+	}
+}
+
 // Standard is the default suite: AES-256-GCM, HMAC-SHA-256 and SHA-256.
 type Standard struct {
-	aead    cipher.AEAD
-	macPool sync.Pool
+	aead        cipher.AEAD
+	macPool     sync.Pool
+	chainPool   sync.Pool // HMAC-SHA-256 under the chain key
+	chainScheme string
 }
 
 // NewStandard returns the default suite for a 64-byte master key.
-func NewStandard(key []byte) (*Standard, error) {
+func NewStandard(key []byte, opts ...Option) (*Standard, error) {
 	if len(key) != KeySize {
 		return nil, fmt.Errorf("secret: key must be %d bytes, got %d", KeySize, len(key))
 	}
@@ -66,8 +114,18 @@ func NewStandard(key []byte) (*Standard, error) {
 		return nil, err
 	}
 	macKey := append([]byte(nil), key[32:]...)
-	s := &Standard{aead: aead}
+	chainKey, err := hkdf.Key(sha256.New, key, nil, ChainLabel, 32)
+	if err != nil {
+		return nil, err
+	}
+	s := &Standard{aead: aead, chainScheme: ChainHMACSHA256}
 	s.macPool.New = func() any { return hmac.New(sha256.New, macKey) }
+	s.chainPool.New = func() any { return hmac.New(sha256.New, chainKey) }
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -103,12 +161,38 @@ func (s *Standard) Digest(data []byte) []byte {
 	return sum[:]
 }
 
+// Chain returns the audit chain's hash for scheme: SHA-256 for the old
+// unkeyed entries, HMAC-SHA-256 under the chain key for the keyed ones.
+func (s *Standard) Chain(scheme string) (func(data []byte) []byte, bool) {
+	switch scheme {
+	case ChainSHA256:
+		return s.Digest, true
+	case ChainHMACSHA256:
+		return s.chainMAC, true
+	}
+	return nil, false
+}
+
+func (s *Standard) chainMAC(data []byte) []byte {
+	m := s.chainPool.Get().(hash.Hash)
+	m.Reset()
+	m.Write(data)
+	sum := m.Sum(nil)
+	s.chainPool.Put(m)
+	return sum
+}
+
+// ChainScheme names the scheme new audit entries are chained with.
+func (s *Standard) ChainScheme() string { return s.chainScheme }
+
 // Name names the algorithms.
-func (s *Standard) Name() string { return "aes-256-gcm+hmac-sha256+sha256" }
+func (s *Standard) Name() string { return "aes-256-gcm+hmac-sha256+" + s.chainScheme }
 
 // LoadKey returns the master key from EnvKey, or from the key file in
 // dataDir, creating that file (mode 0600) with a new random key when neither
-// exists. created reports whether a new key was made.
+// exists. created reports whether a new key was made. A key file that group
+// or others may read or write is tightened to 0600 (with a warning in the
+// log), or refused when that fails.
 func LoadKey(dataDir string) (key []byte, created bool, err error) {
 	if v := strings.TrimSpace(os.Getenv(EnvKey)); v != "" {
 		key, err := base64.StdEncoding.DecodeString(v)
@@ -118,16 +202,12 @@ func LoadKey(dataDir string) (key []byte, created bool, err error) {
 		return key, false, nil
 	}
 	path := filepath.Join(dataDir, KeyFile)
-	b, err := os.ReadFile(path)
+	key, err = readKeyFile(path)
 	if err == nil {
-		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(key) != KeySize {
-			return nil, false, fmt.Errorf("secret: %s is damaged: it must hold base64 of %d bytes", path, KeySize)
-		}
 		return key, false, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, fmt.Errorf("secret: read key: %w", err)
+		return nil, false, err
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, false, fmt.Errorf("secret: create data folder: %w", err)
@@ -135,6 +215,10 @@ func LoadKey(dataDir string) (key []byte, created bool, err error) {
 	key = make([]byte, KeySize)
 	rand.Read(key)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) { // another process starting at the same time made it
+		key, err := readKeyFile(path)
+		return key, false, err
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("secret: create key file: %w", err)
 	}
@@ -146,4 +230,36 @@ func LoadKey(dataDir string) (key []byte, created bool, err error) {
 		return nil, false, err
 	}
 	return key, true, nil
+}
+
+// readKeyFile reads the key file at path, first tightening its mode to 0600
+// when group or others have any access to it.
+func readKeyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("secret: read key: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("secret: read key: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		if err := f.Chmod(0o600); err != nil {
+			return nil, fmt.Errorf("secret: 密钥文件 %s 的权限为 %#o，其他用户可以读取，且无法改为 0600（%v）：请执行 chmod 600 %s 后再启动", path, perm, err, path)
+		}
+		slog.Warn("secret: the key file was readable by other users; its mode is now 0600 — if others could log in here, consider the key exposed", "path", path, "was", fmt.Sprintf("%#o", perm))
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 4096))
+	if err != nil {
+		return nil, fmt.Errorf("secret: read key: %w", err)
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) != KeySize {
+		return nil, fmt.Errorf("secret: %s is damaged: it must hold base64 of %d bytes", path, KeySize)
+	}
+	return key, nil
 }
