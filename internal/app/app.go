@@ -100,6 +100,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Log: log, DB: d, Suite: suite, Now: time.Now, KeyCreated: created}
 	now := func() time.Time { return a.Now() }
 	a.Audit = audit.New(d, suite, a.Now)
+	a.Audit.Checkpoints = checkpointPath(cfg.DataDir)
 	a.Auth = auth.NewService(d, a.Audit, a.Now)
 	a.Leases = jobs.NewLeases(d, now)
 	a.Events = &events.Dispatcher{DB: d, Log: log, Now: now}

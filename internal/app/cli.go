@@ -32,7 +32,7 @@ const usageFormat = `minzheng — 上海民政业务平台
   token     接口令牌：token create --user NAME [--label L]
   gen       生成合成人口：gen --persons N --seed S
   eval      计算一个家庭的待遇资格：eval --program ID --as-of YYYY-MM-DD --case FILE.json
-  audit     审计日志：audit verify | audit list [--limit N]
+  audit     审计日志：audit verify | audit list [--limit N] | audit checkpoint export [--to FILE]
   backup    备份 SQLite 数据库：backup --to FILE
   version   显示版本
 
@@ -331,42 +331,36 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errs.E(errs.Invalid, "用法：minzheng audit verify | audit list")
+		return errs.E(errs.Invalid, "用法：%s", auditUsage)
 	}
 	sub := args[0]
+	if sub == "checkpoint" {
+		return cmdAuditCheckpoint(ctx, args[1:], stdout, stderr)
+	}
 	fs, c := newFlags("audit "+sub, stderr)
 	limit := fs.Int("limit", 20, "条数")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if sub != "verify" && sub != "list" {
+		return errs.E(errs.Invalid, "未知子命令 audit %s；用法：%s", sub, auditUsage)
 	}
 	a, err := c.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	switch sub {
-	case "verify":
-		res, err := a.Audit.Verify(ctx)
-		if err != nil {
-			return err
-		}
-		if !res.OK {
-			fmt.Fprintf(stdout, "BROKEN: 审计日志在第 %d 条处断裂：%s\n", res.BadID, res.Reason)
-			return errs.E(errs.Conflict, "审计日志校验未通过")
-		}
-		fmt.Fprintf(stdout, "OK: 审计日志完整，共 %d 条\n", res.Entries)
-	case "list":
-		list, err := a.Audit.List(ctx, auditFilterLimit(*limit))
-		if err != nil {
-			return err
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		for _, e := range list {
-			enc.Encode(e)
-		}
-	default:
-		return errs.E(errs.Invalid, "未知子命令 audit %s", sub)
+	if sub == "verify" {
+		return auditVerify(ctx, a, stdout)
+	}
+	list, err := a.Audit.List(ctx, auditFilterLimit(*limit))
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	for _, e := range list {
+		enc.Encode(e)
 	}
 	return nil
 }

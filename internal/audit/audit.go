@@ -1,8 +1,15 @@
 // Package audit keeps the append-only, hash-chained record of every write and
 // every read of sensitive data: who (name and role), what, which record, when
-// and from where. Each entry's hash covers the previous entry's hash, so an
-// entry altered or deleted directly in the database breaks the chain, and
-// Verify finds the first broken entry.
+// and from where. Each entry's hash is a keyed MAC (secret.Suite.Chain, key
+// outside the database) over the entry and the previous entry's hash, so an
+// entry altered or deleted directly in the database breaks the chain and
+// cannot be re-chained without the key. Signed checkpoints of the chain head
+// in a file outside the database (checkpoint.go) catch what a chain alone
+// cannot: the newest entries deleted, or the whole table. Verify finds the
+// first broken entry.
+//
+// Entries written before the chain was keyed carry the scheme "sha256" and
+// are still verified under it; once a keyed entry follows them, none may.
 package audit
 
 import (
@@ -12,6 +19,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"minzheng/internal/db"
@@ -31,6 +39,7 @@ type Entry struct {
 	Remote   string    `json:"remote"`    // client address, or "cli"
 	PrevHash string    `json:"prev_hash"`
 	Hash     string    `json:"hash"`
+	Scheme   string    `json:"scheme"` // what chained it: "hmac-sha256", or "sha256" before the upgrade
 }
 
 // Log appends entries to the audit log.
@@ -38,6 +47,19 @@ type Log struct {
 	db    *db.DB
 	suite secret.Suite
 	now   func() time.Time
+
+	// Checkpoints is the checkpoint file (DATA/audit-checkpoints.jsonl);
+	// "" keeps none. Set it before the log is used.
+	Checkpoints string
+	// CheckpointEvery is how often at most Append writes a checkpoint of
+	// the chain head it builds on (default one minute); Verify writes one
+	// after each whole chain. Negative: only Verify writes them.
+	CheckpointEvery time.Duration
+
+	mu        sync.Mutex
+	last      *Checkpoint // the newest checkpoint this process knows
+	lastWrite time.Time   // when Append last considered writing one
+	loaded    bool        // last has been read from the file's tail
 }
 
 // New returns a Log writing to d, hashing with suite.
@@ -65,13 +87,20 @@ func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Entry) error {
 	if err != nil && err != sql.ErrNoRows {
 		return fmt.Errorf("audit: read chain head: %w", err)
 	}
+	// The head just read is committed (the lock above, or SQLite's write
+	// lock, waits for the append before), so it may be checkpointed.
+	l.checkpointHead(ctx, tx, lastID, prev)
 	e.ID = lastID + 1
 	e.At = l.now().UTC().Truncate(time.Microsecond)
 	e.PrevHash = prev
-	e.Hash = l.hash(e)
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor, role, action, entity, entity_id, detail, remote, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.ID, db.Now(e.At), e.Actor, e.Role, e.Action, e.Entity, e.EntityID, e.Detail, e.Remote, e.PrevHash, e.Hash)
+	e.Scheme = l.suite.ChainScheme()
+	var ok bool
+	if e.Hash, ok = l.hash(e); !ok {
+		return fmt.Errorf("audit: the suite cannot chain with its own scheme %q", e.Scheme)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor, role, action, entity, entity_id, detail, remote, prev_hash, hash, scheme)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		e.ID, db.Now(e.At), e.Actor, e.Role, e.Action, e.Entity, e.EntityID, e.Detail, e.Remote, e.PrevHash, e.Hash, e.Scheme)
 	if err != nil {
 		return fmt.Errorf("audit: append: %w", err)
 	}
@@ -84,54 +113,19 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 	return l.db.Tx(ctx, func(tx *sql.Tx) error { return l.Append(ctx, tx, e) })
 }
 
-func (l *Log) hash(e Entry) string {
+// hash returns the chain hash of e under its scheme: for the keyed schemes a
+// MAC over the scheme, the previous hash and the entry; for the old "sha256"
+// the digest of the same fields without the scheme, as it was computed then.
+func (l *Log) hash(e Entry) (string, bool) {
+	sum, ok := l.suite.Chain(e.Scheme)
+	if !ok {
+		return "", false
+	}
 	fields := []string{e.PrevHash, strconv.FormatInt(e.ID, 10), db.Now(e.At), e.Actor, e.Role, e.Action, e.Entity, e.EntityID, e.Detail, e.Remote}
-	return hex.EncodeToString(l.suite.Digest([]byte(strings.Join(fields, "\x1f"))))
-}
-
-// Result is the outcome of Verify.
-type Result struct {
-	OK      bool   `json:"ok"`
-	Entries int64  `json:"entries"`
-	BadID   int64  `json:"bad_id,omitempty"` // the first broken entry
-	Reason  string `json:"reason,omitempty"` // in Chinese
-}
-
-// Verify walks the whole chain in order and reports the first entry whose
-// hash does not match its content, whose link to the previous entry is
-// broken, or before which an entry is missing.
-func (l *Log) Verify(ctx context.Context) (Result, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT id, at, actor, role, action, entity, entity_id, detail, remote, prev_hash, hash FROM audit_log ORDER BY id`)
-	if err != nil {
-		return Result{}, fmt.Errorf("audit: verify: %w", err)
+	if e.Scheme != secret.ChainSHA256 {
+		fields = append([]string{e.Scheme}, fields...)
 	}
-	defer rows.Close()
-	var res Result
-	var prevID int64
-	prevHash := ""
-	for rows.Next() {
-		var e Entry
-		var at string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Role, &e.Action, &e.Entity, &e.EntityID, &e.Detail, &e.Remote, &e.PrevHash, &e.Hash); err != nil {
-			return Result{}, err
-		}
-		e.At = db.ParseTime(at)
-		res.Entries++
-		switch {
-		case e.ID != prevID+1:
-			return Result{Entries: res.Entries, BadID: e.ID, Reason: fmt.Sprintf("第 %d 条之前缺少记录（上一条为第 %d 条），记录可能被删除", e.ID, prevID)}, nil
-		case e.PrevHash != prevHash:
-			return Result{Entries: res.Entries, BadID: e.ID, Reason: fmt.Sprintf("第 %d 条与上一条的链接不符，上一条记录可能被篡改或删除", e.ID)}, nil
-		case l.hash(e) != e.Hash:
-			return Result{Entries: res.Entries, BadID: e.ID, Reason: fmt.Sprintf("第 %d 条的内容与其哈希不符，记录可能被篡改", e.ID)}, nil
-		}
-		prevID, prevHash = e.ID, e.Hash
-	}
-	if err := rows.Err(); err != nil {
-		return Result{}, err
-	}
-	res.OK = true
-	return res, nil
+	return hex.EncodeToString(sum([]byte(strings.Join(fields, "\x1f")))), true
 }
 
 // Filter selects entries for List.
@@ -171,7 +165,7 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 		f.Limit = 100
 	}
 	f.Limit = min(f.Limit, 1000)
-	q := `SELECT id, at, actor, role, action, entity, entity_id, detail, remote, prev_hash, hash FROM audit_log`
+	q := `SELECT ` + entryColumns + ` FROM audit_log`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -183,13 +177,22 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 	defer rows.Close()
 	var out []Entry
 	for rows.Next() {
-		var e Entry
-		var at string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Role, &e.Action, &e.Entity, &e.EntityID, &e.Detail, &e.Remote, &e.PrevHash, &e.Hash); err != nil {
+		e, err := scanEntry(rows)
+		if err != nil {
 			return nil, err
 		}
-		e.At = db.ParseTime(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// entryColumns are the columns scanEntry reads, in its order.
+const entryColumns = `id, at, actor, role, action, entity, entity_id, detail, remote, prev_hash, hash, scheme`
+
+func scanEntry(rows *sql.Rows) (Entry, error) {
+	var e Entry
+	var at string
+	err := rows.Scan(&e.ID, &at, &e.Actor, &e.Role, &e.Action, &e.Entity, &e.EntityID, &e.Detail, &e.Remote, &e.PrevHash, &e.Hash, &e.Scheme)
+	e.At = db.ParseTime(at)
+	return e, err
 }
