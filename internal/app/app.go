@@ -192,7 +192,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 	r.Owner("")
 
 	r.Handle("GET /static/", web.Static())
-	r.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	r.Handle("GET /metrics", a.guardMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	r.H("GET /healthz", a.healthz)
 	r.H("GET /api/v1/openapi.json", func(w http.ResponseWriter, req *http.Request) error {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")

@@ -16,6 +16,7 @@ import (
 // TestServeShutsDownGracefully starts the real server, makes a request, and
 // cancels: Serve returns without error.
 func TestServeShutsDownGracefully(t *testing.T) {
+	t.Setenv(app.EnvMetricsToken, "serve-test-metrics-token")
 	a, err := app.Open(context.Background(), app.Config{DataDir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +42,9 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	if !strings.Contains(string(b), `"status":"ok"`) {
 		t.Errorf("healthz body %s", b)
 	}
-	m, err := http.Get("http://" + addr + "/metrics")
+	req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer serve-test-metrics-token")
+	m, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

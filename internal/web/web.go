@@ -31,11 +31,17 @@ var staticFS embed.FS
 //go:embed messages_en.json
 var messagesEN []byte
 
-// Static serves the embedded assets under /static/.
+// Static serves the embedded assets under /static/: files only, a folder
+// (or anything that is not a file) is 404, never a listing.
 func Static() http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
 	fsrv := http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if fi, err := fs.Stat(sub, name); err != nil || !fi.Mode().IsRegular() {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fsrv.ServeHTTP(w, r)
 	})
