@@ -62,7 +62,7 @@ func (t *Table) Columns(spec []Column) (map[string]int, error) {
 	}
 	problems = append(problems, m.dups...)
 	if len(problems) > 0 {
-		return nil, &Error{Line: t.HeaderLine, Message: strings.Join(problems, "；")}
+		return nil, lineError(t.HeaderLine, 0, strings.Join(problems, "；"), nil)
 	}
 	return m.index, nil
 }

@@ -51,7 +51,7 @@ func readCSV(data []byte) (*Table, error) {
 			break
 		}
 		if err != nil {
-			return nil, csvError(err, text)
+			return nil, csvError(err, text, byte(r.Comma))
 		}
 		for i, f := range fields {
 			fields[i] = trimCell(f)
@@ -89,21 +89,69 @@ func lineFeeds(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 }
 
-// csvError turns an error of encoding/csv reading text into an *Error.
-func csvError(err error, text string) error {
+// csvError turns an error of encoding/csv reading text into an *Error
+// naming the row and the cell.
+func csvError(err error, text string, sep byte) error {
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) {
 		return &Error{Message: msgReadFailed, Err: err} // not reached: text is in memory
 	}
+	col := cellOf(text, pe.StartLine, offsetOf(text, pe.Line, pe.Column), sep)
 	switch {
 	case pe.Err == csv.ErrBareQuote:
-		return &Error{Line: pe.Line, Message: msgBareQuote, Err: err}
+		return lineError(pe.Line, col, msgBareQuote, err)
 	case pe.Err == csv.ErrQuote && quoteOpenAtEnd(pe, text):
-		return &Error{Line: pe.StartLine, Message: msgQuoteEOF, Err: err}
+		return lineError(pe.StartLine, col, msgQuoteEOF, err)
 	case pe.Err == csv.ErrQuote:
-		return &Error{Line: pe.Line, Message: fmt.Sprintf(msgQuote, pe.StartLine), Err: err}
+		return lineError(pe.Line, col, fmt.Sprintf(msgQuote, pe.StartLine), err)
 	}
-	return &Error{Line: pe.Line, Message: msgReadFailed, Err: err} // not reached
+	return lineError(pe.Line, 0, msgReadFailed, err) // not reached
+}
+
+// offsetOf returns the offset in text of the 1-based byte column col of
+// the 1-based line, or the end of text.
+func offsetOf(text string, line, col int) int {
+	i := 0
+	for l := 1; l < line; l++ {
+		j := strings.IndexByte(text[i:], '\n')
+		if j < 0 {
+			return len(text)
+		}
+		i += j + 1
+	}
+	return min(i+max(col-1, 0), len(text))
+}
+
+// cellOf returns the 1-based cell, in the record that starts on line
+// start, that offset end of text falls in: one more than the separators
+// outside quotes between the two.
+func cellOf(text string, start, end int, sep byte) int {
+	from := offsetOf(text, start, 1)
+	cell, quoted := 1, false
+	for i := from; i < end && i < len(text); i++ {
+		switch text[i] {
+		case '"':
+			quoted = !quoted
+		case sep:
+			if !quoted {
+				cell++
+			}
+		case '\n':
+			if !quoted { // a new record: not reached for a record's own lines
+				cell = 1
+			}
+		}
+	}
+	return cell
+}
+
+// columnAt returns the 1-based cell of data's line that offset i falls in,
+// counted in the raw bytes: separators and quotes are ASCII, which neither
+// UTF-8 nor GBK uses inside a multi-byte character.
+func columnAt(data []byte, i int) int {
+	start := max(bytes.LastIndexByte(data[:i], '\n'), bytes.LastIndexByte(data[:i], '\r')) + 1
+	line := string(data[start:i])
+	return cellOf(line, 1, len(line), detectSeparator(string(data[:min(len(data), 64<<10)])))
 }
 
 // quoteOpenAtEnd reports whether pe, a csv.ErrQuote, is for a quoted cell
@@ -129,7 +177,7 @@ func decodeText(data []byte) (string, error) {
 	case bytes.HasPrefix(data, bomUTF8):
 		data = data[len(bomUTF8):]
 		if i := invalidUTF8(data); i >= 0 {
-			return "", &Error{Line: lineAt(data, i), Message: msgEncoding}
+			return "", lineError(lineAt(data, i), columnAt(data, i), msgEncoding, nil)
 		}
 	case bytes.HasPrefix(data, bomUTF16LE):
 		enc = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM)
@@ -138,25 +186,26 @@ func decodeText(data []byte) (string, error) {
 	case utf8.Valid(data):
 	default:
 		if good, bad := countUTF8(data); good > bad {
-			return "", &Error{Line: lineAt(data, invalidUTF8(data)), Message: msgEncoding}
+			i := invalidUTF8(data)
+			return "", lineError(lineAt(data, i), columnAt(data, i), msgEncoding, nil)
 		}
 		enc = simplifiedchinese.GB18030
 	}
 	if enc != nil {
 		decoded, err := enc.NewDecoder().Bytes(data)
 		if err != nil {
-			return "", &Error{Message: msgEncoding, Err: err}
+			return "", &Error{Message: msgEncoding, Err: err} // not reached: both decoders replace bad bytes
 		}
 		// Both decoders write U+FFFD for bytes they cannot decode. They
 		// never swallow a line break, so lines count the same after
 		// decoding.
 		if i := bytes.IndexRune(decoded, utf8.RuneError); i >= 0 {
-			return "", &Error{Line: lineAt(decoded, i), Message: msgEncoding}
+			return "", lineError(lineAt(decoded, i), columnAt(decoded, i), msgEncoding, nil)
 		}
 		data = decoded
 	}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
-		return "", &Error{Line: lineAt(data, i), Message: msgNUL}
+		return "", lineError(lineAt(data, i), columnAt(data, i), msgNUL, nil)
 	}
 	return string(data), nil
 }

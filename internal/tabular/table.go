@@ -46,26 +46,39 @@ func (r Row) Get(col int) string {
 	return r.Cells[col]
 }
 
-// Error is the error type of [Read] and [Table.Columns]. Message is a
-// Chinese sentence fit to show the user.
+// Error is the error type of [Read] and [Table.Columns]. Message is the
+// whole Chinese sentence fit to show the user, naming the row (and the
+// column where it is known) the problem is on: 「第 3 行（B 列）：引号不匹配…」,
+// so that a caller showing only Message still says where.
 type Error struct {
 	// Line is the 1-based line or row the problem is on, or 0 when it
 	// concerns the whole file.
 	Line int
-	// Message describes the problem, without the line prefix.
+	// Column is the 1-based column (A is 1) the problem is in, or 0 when
+	// it is not known or concerns the whole row.
+	Column int
+	// Message describes the problem, after 「第 N 行（X 列）：」 when Line
+	// is set.
 	Message string
 	// Err is the underlying cause, if any, for logs; it is not meant for
 	// the user.
 	Err error
 }
 
-// Error returns the message, prefixed with 「第 N 行：」 when Line is set.
-func (e *Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("第 %d 行：%s", e.Line, e.Message)
+// lineError returns the *Error of a problem on line (and column col, 1-based,
+// or 0) with its location in front of msg.
+func lineError(line, col int, msg string, err error) *Error {
+	switch {
+	case line > 0 && col > 0:
+		msg = fmt.Sprintf("第 %d 行（%s 列）：%s", line, columnLetter(col-1), msg)
+	case line > 0:
+		msg = fmt.Sprintf("第 %d 行：%s", line, msg)
 	}
-	return e.Message
+	return &Error{Line: line, Column: col, Message: msg, Err: err}
 }
+
+// Error returns the message.
+func (e *Error) Error() string { return e.Message }
 
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
@@ -104,8 +117,14 @@ var (
 // the computer that saved the file; see [ParseDate]. Formulas give their
 // last computed value.
 //
-// limit caps the file size in bytes; limit <= 0 means no cap. A header
-// without rows is not an error; an empty file is. Every error is an *Error.
+// limit caps the file size in bytes; limit <= 0 means no cap. An .xlsx is
+// also bounded in what it may unzip to (100 times the file, at least
+// 16 MB, at most 512 MB, checked while inflating), in the header's width
+// (512 columns), in how far a row may reach beyond the header (64
+// columns), in cells (20 million) and in text, so that a zip bomb fails
+// fast and small. At most two files are read at once; a third waits up to
+// 30 seconds. A header without rows is not an error; an empty file is.
+// Every error is an *Error.
 func Read(r io.Reader, filename string, limit int64) (*Table, error) {
 	ext := extension(filename)
 	switch ext {
@@ -115,6 +134,11 @@ func Read(r io.Reader, filename string, limit int64) (*Table, error) {
 	default:
 		return nil, &Error{Message: fmt.Sprintf(msgUnsupported, ext)}
 	}
+	release, err := acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	data, err := readAll(r, limit)
 	if err != nil {
 		return nil, err
@@ -124,7 +148,7 @@ func Read(r io.Reader, filename string, limit int64) (*Table, error) {
 	}
 	switch {
 	case bytes.HasPrefix(data, zipMagic):
-		return readXLSX(data, limit)
+		return readXLSX(data)
 	case bytes.HasPrefix(data, oleMagic) || ext == ".xls":
 		return nil, &Error{Message: msgXLS}
 	case ext == ".xlsx":

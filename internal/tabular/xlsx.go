@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -15,19 +16,14 @@ import (
 )
 
 const (
-	msgBadXLSX      = "文件不是有效的 Excel（.xlsx）文件，可能已损坏，或只是把扩展名改成了 .xlsx"
-	msgXLSXTooLarge = "Excel 文件解压后太大（超过 %s），请拆分后再上传"
-	msgNoSheet      = "Excel 文件中没有工作表"
-	msgTooManyRows  = "Excel 工作表的行号超出范围"
+	msgBadXLSX     = "文件不是有效的 Excel（.xlsx）文件，可能已损坏，或只是把扩展名改成了 .xlsx"
+	msgNoSheet     = "Excel 文件中没有工作表"
+	msgTooManyRows = "Excel 工作表的行号超出范围"
 )
 
-// unzipRatio bounds how much larger than the limit on the file an .xlsx may
-// grow when unzipped. Worksheet XML compresses well, some 10 to 30 times;
-// a zip bomb compresses a thousand times.
-const unzipRatio = 100
-
-// readXLSX reads the first sheet of an .xlsx file.
-func readXLSX(data []byte, limit int64) (t *Table, err error) {
+// readXLSX reads the first sheet of an .xlsx file within the bounds of
+// limits.go.
+func readXLSX(data []byte) (t *Table, err error) {
 	// excelize parses what the user uploaded; a panic on a crafted file
 	// must not take the server down.
 	defer func() {
@@ -39,19 +35,12 @@ func readXLSX(data []byte, limit int64) (t *Table, err error) {
 	if err != nil {
 		return nil, &Error{Message: msgBadXLSX, Err: err}
 	}
-	unzipLimit := int64(excelize.UnzipSizeLimit)
-	if limit > 0 && limit <= unzipLimit/unzipRatio {
-		unzipLimit = max(limit*unzipRatio, 64<<20)
-	}
-	var size uint64
-	for _, f := range zr.File {
-		size += f.UncompressedSize64
-		if size > uint64(unzipLimit) {
-			return nil, &Error{Message: fmt.Sprintf(msgXLSXTooLarge, formatSize(unzipLimit))}
-		}
+	unzip := unzipLimit(int64(len(data)))
+	if err := checkZip(zr, unzip); err != nil {
+		return nil, err
 	}
 	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{
-		UnzipSizeLimit: unzipLimit,
+		UnzipSizeLimit: unzip,
 		// Excel stores dates as day numbers shown through a number format.
 		// Its default date format (14) follows the reader's locale, which
 		// excelize would render as 07-01-24; pin it to ISO instead. The
@@ -74,26 +63,50 @@ func readXLSX(data []byte, limit int64) (t *Table, err error) {
 	}
 	defer rows.Close()
 	t = &Table{}
+	var cells, text int
+	var negative []cellRef // cells a date format turned negative
 	// Next yields every row number up to the last row, including those
 	// absent from the file, for which Columns returns nothing; counting
 	// the calls gives the row number Excel shows.
 	for n := 1; rows.Next(); n++ {
-		cells, err := rows.Columns()
+		row, err := rows.Columns()
 		if err != nil {
-			return nil, &Error{Line: n, Message: msgBadXLSX, Err: err}
+			return nil, lineError(n, 0, msgBadXLSX, err)
 		}
-		for i, c := range cells {
-			cells[i] = trimCell(c)
-		}
-		cells = dropTrailingEmpty(cells)
-		if len(cells) == 0 {
+		row = dropTrailingEmpty(row)
+		if len(row) == 0 {
 			continue
+		}
+		// The header, read first, sets how wide a row may be.
+		if t.Header == nil && len(row) > maxColumns {
+			return nil, lineError(n, 0, fmt.Sprintf(msgWideHeader, len(row), maxColumns), nil)
+		}
+		if t.Header != nil && len(row) > len(t.Header)+extraColumns {
+			return nil, lineError(n, len(row), fmt.Sprintf(msgWideRow, columnLetter(len(row)-1), len(t.Header)), nil)
+		}
+		for i, c := range row {
+			row[i] = trimCell(c)
+			text += len(row[i])
+			if isNegativeDate(row[i]) {
+				negative = append(negative, cellRef{n, len(t.Rows), i})
+			}
+		}
+		row = dropTrailingEmpty(row)
+		if len(row) == 0 {
+			continue
+		}
+		if cells += max(len(t.Header), len(row)); cells > maxCells {
+			return nil, &Error{Message: fmt.Sprintf(msgTooManyCells, maxCells/10000)}
+		}
+		if text > maxText {
+			return nil, &Error{Message: fmt.Sprintf(msgTooMuchText, formatSize(int64(maxText)))}
 		}
 		if t.Header == nil {
-			t.Header, t.HeaderLine = cells, n
+			t.Header, t.HeaderLine = row, n
+			negative = negative[:0]
 			continue
 		}
-		t.Rows = append(t.Rows, Row{Line: n, Cells: cells})
+		t.Rows = append(t.Rows, Row{Line: n, Cells: row})
 	}
 	if err := rows.Error(); err != nil {
 		if errors.Is(err, excelize.ErrMaxRows) {
@@ -104,7 +117,55 @@ func readXLSX(data []byte, limit int64) (t *Table, err error) {
 	if t.Header == nil {
 		return nil, &Error{Message: msgEmpty}
 	}
+	if len(negative) > 0 {
+		if err := rawValues(f, sheets[0], t, negative); err != nil {
+			return nil, err
+		}
+	}
 	return t, nil
+}
+
+// cellRef is a data cell: its line, its index in Table.Rows, its column.
+type cellRef struct{ line, row, col int }
+
+// isNegativeDate reports whether s looks like a date or time with a minus
+// sign in front, as excelize renders a number too large for a date format
+// (its day count overflows an int): 99999999999999999999 in a date column
+// came out as -4713-11-24, and in an [h]:mm column as -2562048:00:00.
+func isNegativeDate(s string) bool {
+	if len(s) < 3 || s[0] != '-' || s[1] < '0' || s[1] > '9' {
+		return false
+	}
+	return strings.ContainsAny(s[2:], "-/:年月日")
+}
+
+// rawValues reads the sheet again for the cells at refs, unformatted, and
+// puts back the number where a date format made it negative.
+func rawValues(f *excelize.File, sheet string, t *Table, refs []cellRef) error {
+	rows, err := f.Rows(sheet)
+	if err != nil {
+		return &Error{Message: msgBadXLSX, Err: err}
+	}
+	defer rows.Close()
+	for n := 1; rows.Next() && len(refs) > 0; n++ {
+		if refs[0].line != n {
+			continue
+		}
+		raw, err := rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return lineError(n, 0, msgBadXLSX, err)
+		}
+		for len(refs) > 0 && refs[0].line == n {
+			r := refs[0]
+			refs = refs[1:]
+			if r.col < len(raw) {
+				if v, err := strconv.ParseFloat(strings.TrimSpace(raw[r.col]), 64); err == nil && v >= 0 {
+					t.Rows[r.row].Cells[r.col] = strings.TrimSpace(raw[r.col])
+				}
+			}
+		}
+	}
+	return rows.Error()
 }
 
 // sampleRows is how many rows XLSXWriter looks at to size the columns.
