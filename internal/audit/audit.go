@@ -39,7 +39,10 @@ type Entry struct {
 	Remote   string    `json:"remote"`    // client address, or "cli"
 	PrevHash string    `json:"prev_hash"`
 	Hash     string    `json:"hash"`
-	Scheme   string    `json:"scheme"` // what chained it: "hmac-sha256", or "sha256" before the upgrade
+	// Scheme is what chained it: "hmac-sha256", or "sha256" before the
+	// upgrade. Not in the JSON until the API's document (admin's
+	// openapi.json) describes it.
+	Scheme string `json:"-"`
 }
 
 // Log appends entries to the audit log.

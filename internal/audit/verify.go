@@ -7,7 +7,9 @@ import (
 	"minzheng/internal/secret"
 )
 
-// Result is the outcome of Verify.
+// Result is the outcome of Verify. The fields after Reason are not in the
+// JSON the API sends until its document (admin's openapi.json) describes
+// them; the CLI prints them.
 type Result struct {
 	OK      bool   `json:"ok"`
 	Entries int64  `json:"entries"`
@@ -15,12 +17,12 @@ type Result struct {
 	Reason  string `json:"reason,omitempty"` // in Chinese
 	// Legacy counts the entries chained with the old unkeyed SHA-256,
 	// written before the chain was keyed.
-	Legacy int64 `json:"legacy,omitempty"`
+	Legacy int64 `json:"-"`
 	// Checkpoint is the newest checkpoint the table was compared with;
 	// nil when there is none yet.
-	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+	Checkpoint *Checkpoint `json:"-"`
 	// Checkpointed reports that Verify wrote a new checkpoint of the head.
-	Checkpointed bool `json:"checkpointed,omitempty"`
+	Checkpointed bool `json:"-"`
 }
 
 // Verify walks the whole chain in order and reports the first entry whose
