@@ -13,15 +13,23 @@ import (
 )
 
 // auditUsage is the usage line of the audit commands.
-const auditUsage = "minzheng audit verify | audit list [--limit N] | audit checkpoint export [--to FILE]"
+const auditUsage = "minzheng audit verify [--checkpoints FILE] | audit list [--limit N] | audit checkpoint export [--to FILE]"
 
 // checkpointPath is where the audit log's checkpoints are kept.
 func checkpointPath(dataDir string) string { return filepath.Join(dataDir, audit.CheckpointFile) }
 
-// auditVerify verifies the chain against the checkpoints, prints the
-// outcome and fails on a broken chain.
-func auditVerify(ctx context.Context, a *App, stdout io.Writer) error {
-	res, err := a.Audit.Verify(ctx)
+// auditVerify verifies the chain against the data folder's checkpoints, or
+// against those of file (an exported copy), prints the outcome and fails on
+// a broken chain.
+func auditVerify(ctx context.Context, a *App, stdout io.Writer, file string) error {
+	verify := a.Audit.Verify
+	if file != "" {
+		if _, err := os.Stat(file); err != nil {
+			return errs.E(errs.Invalid, "无法读取检查点文件 %s：%v", file, err)
+		}
+		verify = func(ctx context.Context) (audit.Result, error) { return a.Audit.VerifyAgainst(ctx, file) }
+	}
+	res, err := verify(ctx)
 	if err != nil {
 		return err
 	}

@@ -165,4 +165,13 @@ func TestAuditCheckpointExport(t *testing.T) {
 	if _, stderr, code := run(t, cfg, "audit", "checkpoint"); code != 1 || !strings.Contains(stderr, "用法") {
 		t.Fatalf("audit checkpoint without export: %d %q", code, stderr)
 	}
+	// The table wiped and the local checkpoints deleted: the exported copy
+	// still tells.
+	if _, err := lift(t, cfg).Exec(`DELETE FROM audit_log`); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path)
+	if out, _, code := run(t, cfg, "audit", "verify", "--checkpoints", to); code != 1 || !strings.Contains(out, "整张表可能被清空") {
+		t.Fatalf("audit verify --checkpoints: %d %q", code, out)
+	}
 }

@@ -32,7 +32,7 @@ const usageFormat = `minzheng — 上海民政业务平台
   token     接口令牌：token create --user NAME [--label L]
   gen       生成合成人口：gen --persons N --seed S
   eval      计算一个家庭的待遇资格：eval --program ID --as-of YYYY-MM-DD --case FILE.json
-  audit     审计日志：audit verify | audit list [--limit N] | audit checkpoint export [--to FILE]
+  audit     审计日志：audit verify [--checkpoints FILE] | audit list [--limit N] | audit checkpoint export [--to FILE]
   backup    备份 SQLite 数据库：backup --to FILE
   version   显示版本
 
@@ -339,6 +339,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fs, c := newFlags("audit "+sub, stderr)
 	limit := fs.Int("limit", 20, "条数")
+	against := fs.String("checkpoints", "", "verify：与此前导出的检查点文件比对（默认数据目录中的检查点）")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -351,7 +352,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.Close()
 	if sub == "verify" {
-		return auditVerify(ctx, a, stdout)
+		return auditVerify(ctx, a, stdout, *against)
 	}
 	list, err := a.Audit.List(ctx, auditFilterLimit(*limit))
 	if err != nil {

@@ -98,20 +98,14 @@ func (c checkpoints) newest() *Checkpoint {
 	return &cp
 }
 
-// readCheckpoints reads and checks every line of the checkpoint file; a
-// missing file has none.
-func (l *Log) readCheckpoints() (checkpoints, error) {
-	cps, _, err := l.loadCheckpoints()
-	return cps, err
-}
-
-// loadCheckpoints returns the checkpoints and the file's content.
-func (l *Log) loadCheckpoints() (checkpoints, []byte, error) {
+// loadCheckpoints reads and checks every line of a checkpoint file ("" or
+// a missing file has none) and returns them with the file's content.
+func (l *Log) loadCheckpoints(file string) (checkpoints, []byte, error) {
 	var out checkpoints
-	if l.Checkpoints == "" {
+	if file == "" {
 		return out, nil, nil
 	}
-	b, err := os.ReadFile(l.Checkpoints)
+	b, err := os.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
 		return out, nil, nil
 	}
@@ -119,7 +113,7 @@ func (l *Log) loadCheckpoints() (checkpoints, []byte, error) {
 		return out, nil, fmt.Errorf("audit: read checkpoints: %w", err)
 	}
 	for n, line := range bytes.Split(b, []byte("\n")) {
-		c, ok, err := l.parseCheckpoint(line, n+1)
+		c, ok, err := l.parseCheckpoint(file, line, n+1)
 		if err != nil {
 			return out, nil, err
 		}
@@ -143,8 +137,8 @@ func (l *Log) loadCheckpoints() (checkpoints, []byte, error) {
 	return out, b, nil
 }
 
-// parseCheckpoint reads line n of the file; ok is false for a blank line.
-func (l *Log) parseCheckpoint(line []byte, n int) (c Checkpoint, ok bool, err error) {
+// parseCheckpoint reads line n of file; ok is false for a blank line.
+func (l *Log) parseCheckpoint(file string, line []byte, n int) (c Checkpoint, ok bool, err error) {
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
 		return c, false, nil
@@ -152,10 +146,10 @@ func (l *Log) parseCheckpoint(line []byte, n int) (c Checkpoint, ok bool, err er
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return c, false, &checkpointError{l.Checkpoints, n, "无法读取"}
+		return c, false, &checkpointError{file, n, "无法读取"}
 	}
 	if !l.valid(c) {
-		return c, false, &checkpointError{l.Checkpoints, n, "的签名不符"}
+		return c, false, &checkpointError{file, n, "的签名不符"}
 	}
 	return c, true, nil
 }
@@ -185,7 +179,7 @@ func (l *Log) newestInTail() *Checkpoint {
 	}
 	var newest *Checkpoint
 	for _, line := range lines {
-		if c, ok, err := l.parseCheckpoint(line, 0); err == nil && ok && (newest == nil || c.LastID >= newest.LastID) {
+		if c, ok, err := l.parseCheckpoint(l.Checkpoints, line, 0); err == nil && ok && (newest == nil || c.LastID >= newest.LastID) {
 			newest = &c
 		}
 	}
@@ -283,7 +277,7 @@ func (l *Log) ExportCheckpoints(w io.Writer) (int, error) {
 	if l.Checkpoints == "" {
 		return 0, errors.New("audit: no checkpoint file set")
 	}
-	cps, b, err := l.loadCheckpoints()
+	cps, b, err := l.loadCheckpoints(l.Checkpoints)
 	if err != nil {
 		return 0, err
 	}

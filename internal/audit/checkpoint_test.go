@@ -240,3 +240,34 @@ func TestCheckpoints(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifyAgainstExport: whoever deletes the newest entries and the data
+// folder's checkpoints is still caught by a copy exported before.
+func TestVerifyAgainstExport(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clock := time.Date(2025, 7, 1, 9, 0, 0, 0, time.UTC)
+		l := newCheckpointedLog(t, d, &clock)
+		fill(t, l, 5)
+		if res, err := l.Verify(ctx); err != nil || !res.OK {
+			t.Fatalf("Verify = %+v, %v", res, err)
+		}
+		var out bytes.Buffer
+		if _, err := l.ExportCheckpoints(&out); err != nil {
+			t.Fatal(err)
+		}
+		exported := filepath.Join(t.TempDir(), "offsite.jsonl")
+		os.WriteFile(exported, out.Bytes(), 0o600)
+		tamper(t, d, `DELETE FROM audit_log WHERE id > 3`)
+		os.Remove(l.Checkpoints)
+		if res, _ := l.VerifyAgainst(ctx, exported); res.OK || res.BadID != 4 {
+			t.Fatalf("VerifyAgainst the export = %+v, want broken at 4", res)
+		}
+		if b, _ := os.ReadFile(exported); !bytes.Equal(b, out.Bytes()) {
+			t.Error("VerifyAgainst wrote into the exported copy")
+		}
+		if res, _ := l.Verify(ctx); !res.OK {
+			t.Fatalf("Verify without the local checkpoints = %+v: nothing left to compare with", res)
+		}
+	})
+}

@@ -37,9 +37,21 @@ type Result struct {
 // When the chain is whole and a checkpoint file is set, Verify appends a
 // checkpoint of the head it verified.
 func (l *Log) Verify(ctx context.Context) (Result, error) {
+	return l.verify(ctx, l.Checkpoints, true)
+}
+
+// VerifyAgainst is Verify comparing the table with the checkpoints in file,
+// a copy exported earlier (minzheng audit checkpoint export), instead of
+// those in the data folder, which whoever rewrote the table may have cut
+// short too. It writes no checkpoint.
+func (l *Log) VerifyAgainst(ctx context.Context, file string) (Result, error) {
+	return l.verify(ctx, file, false)
+}
+
+func (l *Log) verify(ctx context.Context, file string, write bool) (Result, error) {
 	// The checkpoints are read before the table, so every entry they name
 	// was committed before the walk's snapshot.
-	cps, err := l.readCheckpoints()
+	cps, _, err := l.loadCheckpoints(file)
 	if err != nil {
 		if ce, ok := err.(*checkpointError); ok {
 			return Result{Reason: ce.reason()}, nil
@@ -104,7 +116,7 @@ func (l *Log) Verify(ctx context.Context) (Result, error) {
 			prevID, res.Entries, newest.when(), newest.LastID, newest.Entries)
 	}
 	res.OK = true
-	if l.Checkpoints != "" && res.Entries > 0 {
+	if write && l.Checkpoints != "" && res.Entries > 0 {
 		cp, err := l.writeCheckpoint(res.Entries, prevID, prevHash)
 		if err != nil {
 			return Result{}, err
