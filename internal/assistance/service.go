@@ -1015,6 +1015,9 @@ func (s *Service) RegisterRelative(ctx context.Context, p auth.Principal, nr New
 
 // Relatives lists the caller's relatives on file.
 func (s *Service) Relatives(ctx context.Context, p auth.Principal) ([]Relative, error) {
+	if !p.Can(auth.RelativeRegister) {
+		return nil, errs.E(errs.Forbidden, "您的角色无须办理经办人员亲属备案")
+	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT id, name, relation, id_masked, created_at FROM staff_relatives WHERE user_id = $1 ORDER BY id`, p.UserID)
 	if err != nil {
 		return nil, err

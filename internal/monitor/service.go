@@ -78,6 +78,16 @@ type match struct {
 	birth     string
 }
 
+// MayImport returns the error Import gives p when p may not import
+// departments' feeds (a city-wide account with feed.import may), for the
+// upload page to refuse before it reads the file.
+func MayImport(p auth.Principal) error {
+	if !p.Can(auth.FeedImport) || !p.Scope().CityWide() {
+		return errs.E(errs.Forbidden, "只有市级账号可以导入部门数据")
+	}
+	return nil
+}
+
 // Import checks, matches and writes one batch in one transaction, then
 // evaluates the rules the feed triggers for the people it touched, in the
 // same transaction. A batch id seen before returns its stored result and
@@ -86,8 +96,8 @@ type match struct {
 // already on record are reported as duplicates and skipped.
 func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportRequest) (Result, error) {
 	start := time.Now()
-	if !p.Can(auth.FeedImport) || !p.Scope().CityWide() {
-		return Result{}, errs.E(errs.Forbidden, "只有市级账号可以导入部门数据")
+	if err := MayImport(p); err != nil {
+		return Result{}, err
 	}
 	if req.Type.Columns() == nil {
 		return Result{}, errs.Field("type", "未知的数据类型“%s”，可选：%s", req.Type, feedTypeList())
