@@ -1036,16 +1036,6 @@ func (s *Service) Relatives(ctx context.Context, p auth.Principal) ([]Relative, 
 	return out, rows.Err()
 }
 
-// Declaration is what the household declares: each member's monthly
-// income and the household's property, in fen.
-type Declaration struct {
-	IncomeFen     map[int64]int64 // person ID → monthly income
-	DepositsFen   int64
-	SecuritiesFen int64
-	Vehicles      int
-	Properties    int
-}
-
 // Declare replaces the declaration of an application still in 受理 or
 // 核对: the clerk corrects what the register suggested. It is audited.
 func (s *Service) Declare(ctx context.Context, p auth.Principal, id int64, d Declaration) error {

@@ -78,9 +78,8 @@ type match struct {
 	birth     string
 }
 
-// MayImport returns the error Import gives p when p may not import
-// departments' feeds (a city-wide account with feed.import may), for the
-// upload page to refuse before it reads the file.
+// MayImport returns the error Import gives p when p may not import feeds
+// (city-wide accounts may), for the upload page to refuse before reading.
 func MayImport(p auth.Principal) error {
 	if !p.Can(auth.FeedImport) || !p.Scope().CityWide() {
 		return errs.E(errs.Forbidden, "只有市级账号可以导入部门数据")
@@ -158,18 +157,6 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 	res.Seconds = time.Since(start).Seconds()
 	sortProblems(res.Problems)
 	return res, nil
-}
-
-func feedTypeList() string {
-	var b []string
-	for _, t := range FeedTypes {
-		b = append(b, string(t)+"（"+t.Label()+"）")
-	}
-	return strings.Join(b, "、")
-}
-
-func sortProblems(ps []RowProblem) {
-	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
 }
 
 // maxStoredProblems caps the problems kept with a batch; the counts stay exact.
