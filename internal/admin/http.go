@@ -269,9 +269,6 @@ func (h *HTTP) apiCreateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.UserAdmin) {
-		return errs.E(errs.Forbidden, "您的角色无权管理用户账号")
-	}
 	var nu auth.NewUser
 	if err := httpx.DecodeJSON(r, &nu); err != nil {
 		return err

@@ -15,9 +15,9 @@ const maxLines = 800
 // (lower the number, so the list stays tight). go test ./internal/archtest/ -update prints
 // the table from the tree.
 var sizeAllowlist = map[string]int{
-	"internal/assistance/service.go":   1178,
+	"internal/assistance/service.go":   1171,
 	"internal/monitor/monitor_test.go": 817,
-	"internal/monitor/service.go":      814,
+	"internal/monitor/service.go":      811,
 }
 
 // TestFileSize checks that no non-generated .go file under internal/ and cmd/ (tests

@@ -1015,6 +1015,9 @@ func (s *Service) RegisterRelative(ctx context.Context, p auth.Principal, nr New
 
 // Relatives lists the caller's relatives on file.
 func (s *Service) Relatives(ctx context.Context, p auth.Principal) ([]Relative, error) {
+	if !p.Can(auth.RelativeRegister) {
+		return nil, errs.E(errs.Forbidden, "您的角色无须办理经办人员亲属备案")
+	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT id, name, relation, id_masked, created_at FROM staff_relatives WHERE user_id = $1 ORDER BY id`, p.UserID)
 	if err != nil {
 		return nil, err
@@ -1031,16 +1034,6 @@ func (s *Service) Relatives(ctx context.Context, p auth.Principal) ([]Relative, 
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// Declaration is what the household declares: each member's monthly
-// income and the household's property, in fen.
-type Declaration struct {
-	IncomeFen     map[int64]int64 // person ID → monthly income
-	DepositsFen   int64
-	SecuritiesFen int64
-	Vehicles      int
-	Properties    int
 }
 
 // Declare replaces the declaration of an application still in 受理 or

@@ -435,6 +435,16 @@ type VerificationBatch struct {
 	Records []VerificationRecord `json:"records"`
 }
 
+// Declaration is what the household declares: each member's monthly
+// income and the household's property, in fen.
+type Declaration struct {
+	IncomeFen     map[int64]int64 // person ID → monthly income
+	DepositsFen   int64
+	SecuritiesFen int64
+	Vehicles      int
+	Properties    int
+}
+
 // Relative is a staff member's close relative on file.
 type Relative struct {
 	ID        int64     `json:"id"`

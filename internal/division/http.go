@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"minzheng/internal/auth"
-	"minzheng/internal/errs"
 	"minzheng/internal/httpx"
 	"minzheng/internal/tabular"
 	"minzheng/internal/web"
@@ -45,10 +43,7 @@ func (h *HTTP) export(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.ExportList) {
-		return errs.E(errs.Forbidden, "您的角色无权导出名单")
-	}
-	n, err := h.Service.Node(r.Context(), p, r.PathValue("code"))
+	n, err := h.Service.ExportNode(r.Context(), p, r.PathValue("code"))
 	if err != nil {
 		return err
 	}

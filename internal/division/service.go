@@ -47,6 +47,15 @@ func (s *Service) Seed(ctx context.Context) error {
 	})
 }
 
+// ExportNode is Node for a list export, which needs the export
+// permission as well.
+func (s *Service) ExportNode(ctx context.Context, p auth.Principal, code string) (Node, error) {
+	if !p.Can(auth.ExportList) {
+		return Node{}, errs.E(errs.Forbidden, "您的角色无权导出名单")
+	}
+	return s.Node(ctx, p, code)
+}
+
 // Node returns a division with its path, its children and, for each, the
 // number of living registered people and of households, counted inside the
 // caller's jurisdiction only.

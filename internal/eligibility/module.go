@@ -25,7 +25,6 @@ var migrationFS embed.FS
 // proactive run and the consumer that re-decides a household when a feed
 // records a death or a changed fact. districtName names a district code.
 func Module(s *Service, p *Proactive, districtName func(string) string) module.Module {
-	cityOperator := func(u auth.Principal) bool { return u.Can(auth.SystemOperate) && u.Scope().CityWide() }
 	return module.Module{
 		Name: "eligibility",
 		Routes: func(r *httpx.Router, render *web.Renderer) {
@@ -33,8 +32,8 @@ func Module(s *Service, p *Proactive, districtName func(string) string) module.M
 		},
 		Nav: []web.NavEntry{
 			{Order: 70, Href: "/policies", Label: "政策参数", Show: web.CanNav(auth.DivisionRead)},
-			{Order: 90, Href: "/proactive", Label: "免申即享", Show: cityOperator},
-			{Order: 91, Href: "/simulate", Label: "政策模拟", Show: cityOperator},
+			{Order: 90, Href: "/proactive", Label: "免申即享", Show: func(u auth.Principal) bool { return MayRun(u) == nil }},
+			{Order: 91, Href: "/simulate", Label: "政策模拟", Show: func(u auth.Principal) bool { return MaySimulate(u) == nil }},
 		},
 		Templates:  module.Sub(templateFS, "templates"),
 		Migrations: module.Sub(migrationFS, "migrations"),

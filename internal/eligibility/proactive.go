@@ -127,10 +127,19 @@ type runner struct {
 	now      string
 }
 
+// MayRun returns the error Run gives by when by may not run the proactive
+// grant (a city-wide administrator may), for its console and navigation.
+func MayRun(by auth.Principal) error {
+	if !by.Scope().CityWide() || !by.Can(auth.SystemOperate) {
+		return errs.E(errs.Forbidden, "只有全市范围的市管理员可以运行免申即享")
+	}
+	return nil
+}
+
 // Run evaluates everyone as of on, acting as by (a city-wide account).
 func (p *Proactive) Run(ctx context.Context, by auth.Principal, on time.Time, progress io.Writer) (RunStats, error) {
-	if !by.Scope().CityWide() || !by.Can(auth.SystemOperate) {
-		return RunStats{}, errs.E(errs.Forbidden, "只有全市范围的市管理员可以运行免申即享")
+	if err := MayRun(by); err != nil {
+		return RunStats{}, err
 	}
 	start := time.Now()
 	r, err := p.newRunner(ctx, on)

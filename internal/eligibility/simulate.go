@@ -64,12 +64,21 @@ func (s *Service) ParseSet(settings []string) (policy.Overrides, error) {
 	return over, nil
 }
 
+// MaySimulate returns the error Simulate gives by when by may not run
+// simulations (a city-wide administrator may), for its page and navigation.
+func MaySimulate(by auth.Principal) error {
+	if !by.Scope().CityWide() || !by.Can(auth.SystemOperate) {
+		return errs.E(errs.Forbidden, "只有全市范围的市管理员可以做政策模拟测算")
+	}
+	return nil
+}
+
 // Simulate evaluates every programme as of from twice — with the values in
 // force and with over — and compares them by district. DistrictName names
 // a district code.
 func (s *Service) Simulate(ctx context.Context, by auth.Principal, over policy.Overrides, from time.Time, districtName func(string) string) (*Simulation, error) {
-	if !by.Scope().CityWide() || !by.Can(auth.SystemOperate) {
-		return nil, errs.E(errs.Forbidden, "只有全市范围的市管理员可以做政策模拟测算")
+	if err := MaySimulate(by); err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	type pair struct{ base, sim *policy.Plan }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"minzheng/internal/auth"
 	"minzheng/internal/errs"
 	"minzheng/internal/tabular"
 	"minzheng/internal/web"
@@ -56,8 +55,8 @@ func (h *SimulatePage) run(r *http.Request) (*simData, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !p.Scope().CityWide() || !p.Can(auth.SystemOperate) {
-		return nil, errs.E(errs.Forbidden, "只有全市范围的市管理员可以做政策模拟测算")
+	if err := MaySimulate(p); err != nil {
+		return nil, err
 	}
 	q := r.URL.Query()
 	d := &simData{Set: q.Get("set"), From: q.Get("from"), Parameters: h.Service.Policies.ParameterNames()}

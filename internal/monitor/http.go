@@ -143,8 +143,8 @@ func (h *HTTP) export(w http.ResponseWriter, r *http.Request) error {
 	if _, _, err := h.Service.taskWhere(p, f); err != nil {
 		return err
 	}
-	if !p.Can(auth.ExportList) || !p.Can(auth.MonitorRead) {
-		return errs.E(errs.Forbidden, "您的角色无权导出监测任务")
+	if err := MayExportTasks(p); err != nil {
+		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	w.Header().Set("Content-Disposition", `attachment; filename="monitor-tasks.xlsx"`)
@@ -349,7 +349,7 @@ type feedsData struct {
 
 func (h *HTTP) feedsData(r *http.Request, p auth.Principal) (feedsData, error) {
 	d := feedsData{Types: FeedTypes, Severities: Severities, Pops: Populations, CanRules: p.Can(auth.MonitorRules) && p.Scope().CityWide(),
-		CanImport: p.Can(auth.FeedImport) && p.Scope().CityWide()}
+		CanImport: MayImport(p) == nil}
 	var err error
 	if d.Rules, err = h.Service.Rules(r.Context(), p); err != nil {
 		return d, err
@@ -384,8 +384,8 @@ func (h *HTTP) feedsUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.FeedImport) || !p.Scope().CityWide() {
-		return errs.E(errs.Forbidden, "只有市级账号可以导入部门数据")
+	if err := MayImport(p); err != nil {
+		return err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUpload+1<<20)
 	status := http.StatusOK
@@ -520,9 +520,6 @@ func (h *HTTP) apiImport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.FeedImport) || !p.Scope().CityWide() {
-		return errs.E(errs.Forbidden, "只有市级账号可以导入部门数据")
-	}
 	t, ok := ParseFeedType(r.PathValue("type"))
 	if !ok {
 		return errs.Field("type", "未知的数据类型“%s”，可选：%s", r.PathValue("type"), feedTypeList())
@@ -624,9 +621,6 @@ func (h *HTTP) apiVisit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.MonitorVisit) {
-		return errs.E(errs.Forbidden, "您的角色无权登记走访")
-	}
 	id, err := pathInt(r, "id")
 	if err != nil {
 		return err
@@ -696,9 +690,6 @@ func (h *HTTP) apiWeather(w http.ResponseWriter, r *http.Request) error {
 	p, err := web.Require(r)
 	if err != nil {
 		return err
-	}
-	if !p.Can(auth.MonitorPlan) {
-		return errs.E(errs.Forbidden, "您的角色无权发起极端天气走访")
 	}
 	var req WeatherRequest
 	if err := httpx.DecodeJSON(r, &req); err != nil {

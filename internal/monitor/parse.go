@@ -18,6 +18,11 @@ import (
 // maxRows caps a batch: a larger delivery is split by the sender.
 const maxRows = 5_000_000
 
+// sortProblems orders problems by row.
+func sortProblems(ps []RowProblem) {
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
+}
+
 // Parse reads the rows of a feed from a table (a file, or a JSON batch made
 // into one by TableOf). It returns the good records and a problem for every
 // bad row: a missing value, a date or number that cannot be read, an ID

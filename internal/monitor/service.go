@@ -78,6 +78,15 @@ type match struct {
 	birth     string
 }
 
+// MayImport returns the error Import gives p when p may not import feeds
+// (city-wide accounts may), for the upload page to refuse before reading.
+func MayImport(p auth.Principal) error {
+	if !p.Can(auth.FeedImport) || !p.Scope().CityWide() {
+		return errs.E(errs.Forbidden, "只有市级账号可以导入部门数据")
+	}
+	return nil
+}
+
 // Import checks, matches and writes one batch in one transaction, then
 // evaluates the rules the feed triggers for the people it touched, in the
 // same transaction. A batch id seen before returns its stored result and
@@ -86,8 +95,8 @@ type match struct {
 // already on record are reported as duplicates and skipped.
 func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportRequest) (Result, error) {
 	start := time.Now()
-	if !p.Can(auth.FeedImport) || !p.Scope().CityWide() {
-		return Result{}, errs.E(errs.Forbidden, "只有市级账号可以导入部门数据")
+	if err := MayImport(p); err != nil {
+		return Result{}, err
 	}
 	if req.Type.Columns() == nil {
 		return Result{}, errs.Field("type", "未知的数据类型“%s”，可选：%s", req.Type, feedTypeList())
@@ -148,18 +157,6 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 	res.Seconds = time.Since(start).Seconds()
 	sortProblems(res.Problems)
 	return res, nil
-}
-
-func feedTypeList() string {
-	var b []string
-	for _, t := range FeedTypes {
-		b = append(b, string(t)+"（"+t.Label()+"）")
-	}
-	return strings.Join(b, "、")
-}
-
-func sortProblems(ps []RowProblem) {
-	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
 }
 
 // maxStoredProblems caps the problems kept with a batch; the counts stay exact.

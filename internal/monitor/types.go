@@ -86,6 +86,15 @@ func ParseFeedType(s string) (FeedType, bool) {
 
 // ByDevice reports whether rows of the feed are matched by a device bound
 // to a household rather than by ID number.
+// feedTypeList names the feed types for a message.
+func feedTypeList() string {
+	var b []string
+	for _, t := range FeedTypes {
+		b = append(b, string(t)+"（"+t.Label()+"）")
+	}
+	return strings.Join(b, "、")
+}
+
 func (t FeedType) ByDevice() bool { return t == Water || t == Call }
 
 var idColumn = tabular.Column{Key: "id_number", Names: []string{"id_number", "身份证号", "身份证号码", "公民身份号码"}, Required: true}

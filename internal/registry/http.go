@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"minzheng/internal/auth"
 	"minzheng/internal/errs"
 	"minzheng/internal/httpx"
 	"minzheng/internal/tabular"
@@ -157,8 +156,8 @@ func (h *HTTP) newPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.PersonWrite) {
-		return errs.E(errs.Forbidden, "您的角色无权登记人员")
+	if err := MayCreate(p); err != nil {
+		return err
 	}
 	page := web.PageFor(r, "登记人员")
 	page.Data = newData{Form: NewPerson{ResidenceDivision: p.Division, Relation: string(Head)}, Fields: map[string]string{}, Relations: relations}
@@ -213,8 +212,8 @@ func (h *HTTP) export(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.ExportList) {
-		return errs.E(errs.Forbidden, "您的角色无权导出名单")
+	if err := MayExport(p); err != nil {
+		return err
 	}
 	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="persons-%s.xlsx"`, time.Now().Format("20060102-1504")))
@@ -244,8 +243,8 @@ func (h *HTTP) importPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.PersonImport) {
-		return errs.E(errs.Forbidden, "您的角色无权导入人员")
+	if err := MayImport(p); err != nil {
+		return err
 	}
 	page := web.PageFor(r, "批量导入")
 	page.Data = importData{}
@@ -364,9 +363,6 @@ func (h *HTTP) apiCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.PersonWrite) {
-		return errs.E(errs.Forbidden, "您的角色无权登记人员")
-	}
 	var np NewPerson
 	if err := httpx.DecodeJSON(r, &np); err != nil {
 		return err
@@ -384,9 +380,6 @@ func (h *HTTP) apiImport(w http.ResponseWriter, r *http.Request) error {
 	p, err := web.Require(r)
 	if err != nil {
 		return err
-	}
-	if !p.Can(auth.PersonImport) {
-		return errs.E(errs.Forbidden, "您的角色无权导入人员")
 	}
 	t, _, err := readUpload(r)
 	if err != nil {
@@ -410,9 +403,6 @@ func (h *HTTP) apiUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(auth.PersonWrite) && !p.Can(auth.MonitorVisit) {
-		return errs.E(errs.Forbidden, "您的角色无权修改人员信息")
-	}
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -420,10 +410,6 @@ func (h *HTTP) apiUpdate(w http.ResponseWriter, r *http.Request) error {
 	var u FactsUpdate
 	if err := httpx.DecodeJSON(r, &u); err != nil {
 		return err
-	}
-	// An adviser may set 弱监护 only; the service says so again.
-	if !CanUpdate(p, u) {
-		return errs.E(errs.Forbidden, "您的角色无权修改人员信息")
 	}
 	x, err := h.Service.UpdateFacts(r.Context(), p, id, u)
 	if err != nil {

@@ -80,13 +80,22 @@ type importRow struct {
 	hash        string
 }
 
+// MayImport returns the error Import gives p when p may not import
+// people, for the upload page.
+func MayImport(p auth.Principal) error {
+	if !p.Can(auth.PersonImport) {
+		return errs.E(errs.Forbidden, "您的角色无权导入人员")
+	}
+	return nil
+}
+
 // Import checks every row of a people file and writes them in one
 // transaction: all of them when every row is good, only the good ones when
 // opt.GoodOnly is set, and none otherwise. Rows sharing a household number
 // (户号) form one household; a number already stored adds to that household.
 func (s *Service) Import(ctx context.Context, p auth.Principal, t *tabular.Table, opt ImportOptions) (ImportReport, error) {
-	if !p.Can(auth.PersonImport) {
-		return ImportReport{}, errs.E(errs.Forbidden, "您的角色无权导入人员")
+	if err := MayImport(p); err != nil {
+		return ImportReport{}, err
 	}
 	cols, err := t.Columns(ImportColumns)
 	if err != nil {

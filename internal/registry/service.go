@@ -126,11 +126,20 @@ func (s *Service) Search(ctx context.Context, p auth.Principal, q Query) (Search
 	return res, rows.Err()
 }
 
+// MayExport returns the error Each gives p when p may not export lists,
+// for a handler to refuse before it starts writing the file.
+func MayExport(p auth.Principal) error {
+	if !p.Can(auth.ExportList) {
+		return errs.E(errs.Forbidden, "您的角色无权导出名单")
+	}
+	return nil
+}
+
 // Each streams every person matching q in the caller's jurisdiction to fn,
 // for exports. The export itself is audited.
 func (s *Service) Each(ctx context.Context, p auth.Principal, q string, fn func(Person) error) (int64, error) {
-	if !p.Can(auth.ExportList) {
-		return 0, errs.E(errs.Forbidden, "您的角色无权导出名单")
+	if err := MayExport(p); err != nil {
+		return 0, err
 	}
 	where, args := s.where(p, q)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+` FROM persons p WHERE `+where+` ORDER BY p.name, p.id`, args...)
@@ -303,12 +312,21 @@ func (s *Service) validate(np *NewPerson) (idcard.ID, Relation, errs.Fields) {
 	return id, rel, fe
 }
 
+// MayCreate returns the error Create gives p when p may not register
+// people, for the form's page.
+func MayCreate(p auth.Principal) error {
+	if !p.Can(auth.PersonWrite) {
+		return errs.E(errs.Forbidden, "您的角色无权登记人员")
+	}
+	return nil
+}
+
 // Create registers a person. The caller's jurisdiction must cover the
 // registered address or the residence. Without a household ID the person
 // heads a new household.
 func (s *Service) Create(ctx context.Context, p auth.Principal, np NewPerson) (Person, error) {
-	if !p.Can(auth.PersonWrite) {
-		return Person{}, errs.E(errs.Forbidden, "您的角色无权登记人员")
+	if err := MayCreate(p); err != nil {
+		return Person{}, err
 	}
 	id, rel, fe := s.validate(&np)
 	if err := fe.Err(); err != nil {
@@ -586,10 +604,10 @@ func (u FactsUpdate) onlyGuardianship() bool {
 	return u.WeakGuardianship != nil && u.MonthlyIncome == nil && u.DisabilityCategory == nil && u.DisabilityGrade == nil && u.DeathDate == nil
 }
 
-// CanUpdate reports whether p may send u: the facts benefits depend on
+// canUpdate reports whether p may send u: the facts benefits depend on
 // need person.write; 弱监护 alone may also be set by whoever visits homes
 // (monitor.visit: the community assistance adviser).
-func CanUpdate(p auth.Principal, u FactsUpdate) bool {
+func canUpdate(p auth.Principal, u FactsUpdate) bool {
 	return p.Can(auth.PersonWrite) || (u.onlyGuardianship() && p.Can(auth.MonitorVisit))
 }
 
@@ -598,7 +616,7 @@ func CanUpdate(p auth.Principal, u FactsUpdate) bool {
 // depend on changed, calls OnChange so that decisions depending on the
 // household are re-evaluated.
 func (s *Service) UpdateFacts(ctx context.Context, p auth.Principal, id int64, u FactsUpdate) (Person, error) {
-	if !CanUpdate(p, u) {
+	if !canUpdate(p, u) {
 		return Person{}, errs.E(errs.Forbidden, "您的角色无权修改人员信息")
 	}
 	if u.MonthlyIncome == nil && u.DisabilityCategory == nil && u.DisabilityGrade == nil && u.DeathDate == nil && u.WeakGuardianship == nil {
