@@ -126,8 +126,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		d.Close()
 		return nil, err
 	}
+	registerPermissions(a.Modules)
 	for _, m := range a.Modules {
-		auth.Register(m.Permissions)
 		for _, c := range m.Consumers {
 			a.Events.Handle(c.Name, c.Handler, c.Kinds...)
 		}

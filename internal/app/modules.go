@@ -44,7 +44,19 @@ func (a *App) districtName(code string) string { return a.Divisions.Tree.Name(co
 // names, navigation, templates, migrations, job flags and API parts can be
 // read before the app is open (serve's flags) or without one (tests); their
 // routes, jobs and consumers must not be run.
-func Declared() []module.Module { return (&App{}).modules() }
+func Declared() []module.Module {
+	mods := (&App{}).modules()
+	registerPermissions(mods)
+	return mods
+}
+
+// registerPermissions registers the lines' grants (auth.Register; again is
+// harmless): the navigation and the pages ask for them.
+func registerPermissions(mods []module.Module) {
+	for _, m := range mods {
+		auth.Register(m.Permissions)
+	}
+}
 
 // declaredJobs lists the lines' scheduled jobs, so serve can take a flag for
 // each before the app is open.

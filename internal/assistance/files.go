@@ -35,7 +35,7 @@ var allowedTypes = map[string]string{
 // type, size and SHA-256. The file is written before the row, and removed
 // again when the row cannot be written, so no row points at nothing.
 func (s *Service) AddMaterial(ctx context.Context, p auth.Principal, id int64, kind, fileName string, r io.Reader) (Material, error) {
-	if !p.Can(auth.ApplicationMaterial) {
+	if !p.Can(PermMaterial) {
 		return Material{}, errs.E(errs.Forbidden, "您的角色无权上传申请材料")
 	}
 	a, err := s.load(ctx, s.DB, p, id)
@@ -111,7 +111,7 @@ func (s *Service) AddMaterial(ctx context.Context, p auth.Principal, id int64, k
 // OpenMaterial opens a stored material of an application in the caller's
 // jurisdiction; the read is audited.
 func (s *Service) OpenMaterial(ctx context.Context, p auth.Principal, id, materialID int64) (Material, *os.File, error) {
-	if !p.Can(auth.ApplicationRead) {
+	if !p.Can(PermRead) {
 		return Material{}, nil, errs.E(errs.Forbidden, "您的角色无权查看救助申请")
 	}
 	if _, err := s.load(ctx, s.DB, p, id); err != nil {

@@ -99,7 +99,7 @@ func (h *HTTP) listPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page := web.PageFor(r, "社会救助申请")
-	page.Data = listData{State: string(q.State), Overdue: q.Overdue, States: States, Programs: Programs, List: list, Counts: counts, CanCreate: p.Can(auth.ApplicationCreate)}
+	page.Data = listData{State: string(q.State), Overdue: q.Overdue, States: States, Programs: Programs, List: list, Counts: counts, CanCreate: p.Can(PermCreate)}
 	return h.Render.Render(w, http.StatusOK, "applications", page)
 }
 
@@ -164,8 +164,8 @@ func (h *HTTP) casePage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page := web.PageFor(r, "救助申请详情")
-	page.Data = caseData{Case: c, MaterialKinds: MaterialKindList, CanVerify: p.Can(auth.ApplicationVerify) && c.State == Verifying,
-		CanUpload: p.Can(auth.ApplicationMaterial) && !c.State.Final(), CanDeclare: p.Can(auth.ApplicationCreate) && (c.State == Submitted || c.State == Verifying)}
+	page.Data = caseData{Case: c, MaterialKinds: MaterialKindList, CanVerify: p.Can(PermVerify) && c.State == Verifying,
+		CanUpload: p.Can(PermMaterial) && !c.State.Final(), CanDeclare: p.Can(PermCreate) && (c.State == Submitted || c.State == Verifying)}
 	if to := State(r.URL.Query().Get("done")); to != "" {
 		if info, ok := to.Info(); ok {
 			page.Flash = "已办理：" + info.Label

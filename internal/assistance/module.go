@@ -32,13 +32,14 @@ func Module(s *Service) module.Module {
 			(&HTTP{Service: s, Render: render}).Routes(r)
 		},
 		Nav: []web.NavEntry{
-			{Order: 50, Href: "/applications", Label: "社会救助", Show: web.CanNav(auth.ApplicationRead)},
-			{Order: 51, Href: "/relatives", Label: "亲属备案", Show: web.CanNav(auth.RelativeRegister)},
+			{Order: 50, Href: "/applications", Label: "社会救助", Show: web.CanNav(PermRead)},
+			{Order: 51, Href: "/relatives", Label: "亲属备案", Show: web.CanNav(PermRelatives)},
 		},
-		Templates:  module.Sub(templateFS, "templates"),
-		Migrations: module.Sub(migrationFS, "migrations"),
-		OpenAPI:    OpenAPI,
-		Commands:   commands(s),
+		Permissions: Grants,
+		Templates:   module.Sub(templateFS, "templates"),
+		Migrations:  module.Sub(migrationFS, "migrations"),
+		OpenAPI:     OpenAPI,
+		Commands:    commands(s),
 		Jobs: []module.Job{{
 			Name: RecheckJob + "-daily", Flag: "recheck-at", Default: "03:00", TTL: time.Hour,
 			Usage: "每天几点（上海时间 HH:MM）发起到期的社会救助年度复核；off 为不运行",

@@ -118,7 +118,7 @@ func (s *Service) dueOn(st State, from time.Time) any {
 // Create starts an application for the household of a registered person
 // whose registered address (户籍地) lies in the caller's jurisdiction.
 func (s *Service) Create(ctx context.Context, p auth.Principal, na NewApplication) (Application, error) {
-	if !p.Can(auth.ApplicationCreate) {
+	if !p.Can(PermCreate) {
 		return Application{}, errs.E(errs.Forbidden, "您的角色无权受理救助申请")
 	}
 	var fe errs.Fields
@@ -358,7 +358,7 @@ func (s *Service) checkConflict(ctx context.Context, tx *sql.Tx, p auth.Principa
 // and its events are written in one transaction; an approval also writes
 // the decision and the entitlement the payroll pays.
 func (s *Service) Move(ctx context.Context, p auth.Principal, id int64, m Move) (Application, error) {
-	if !p.Can(auth.ApplicationRead) || !actsInChain(p.Role) {
+	if !p.Can(PermRead) || !actsInChain(p.Role) {
 		return Application{}, errs.E(errs.Forbidden, "您的角色（%s）不办理救助申请的审核审批流程", p.Role.Label())
 	}
 	m.Note = strings.TrimSpace(m.Note)
@@ -662,7 +662,7 @@ func (s *Service) stopOnRecheck(ctx context.Context, tx *sql.Tx, a Application, 
 // objections, verification report, the rules engine's pre-check and the
 // transitions the caller may make now.
 func (s *Service) Get(ctx context.Context, p auth.Principal, id int64) (Case, error) {
-	if !p.Can(auth.ApplicationRead) {
+	if !p.Can(PermRead) {
 		return Case{}, errs.E(errs.Forbidden, "您的角色无权查看救助申请")
 	}
 	a, err := s.load(ctx, s.DB, p, id)
@@ -895,7 +895,7 @@ func (s *Service) verifiedFacts(ctx context.Context, q db.Queryer, id int64) (*v
 // List returns the applications in the caller's jurisdiction, oldest
 // deadline first.
 func (s *Service) List(ctx context.Context, p auth.Principal, q ListQuery) (List, error) {
-	if !p.Can(auth.ApplicationRead) {
+	if !p.Can(PermRead) {
 		return List{}, errs.E(errs.Forbidden, "您的角色无权查看救助申请")
 	}
 	if q.Limit <= 0 {
@@ -947,7 +947,7 @@ func (s *Service) List(ctx context.Context, p auth.Principal, q ListQuery) (List
 // Overdue counts the open and the overdue cases per district of the
 // caller's jurisdiction.
 func (s *Service) Overdue(ctx context.Context, p auth.Principal) ([]OverdueCount, error) {
-	if !p.Can(auth.ApplicationRead) {
+	if !p.Can(PermRead) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权查看救助申请")
 	}
 	where, args := p.Scope().SQL(nil, "a.division")
@@ -973,7 +973,7 @@ func (s *Service) Overdue(ctx context.Context, p auth.Principal) ([]OverdueCount
 // RegisterRelative puts a close relative of the caller on file
 // (经办人员亲属备案). Only staff who act in the chain register relatives.
 func (s *Service) RegisterRelative(ctx context.Context, p auth.Principal, nr NewRelative) (Relative, error) {
-	if !p.Can(auth.RelativeRegister) {
+	if !p.Can(PermRelatives) {
 		return Relative{}, errs.E(errs.Forbidden, "您的角色无须办理经办人员亲属备案")
 	}
 	var fe errs.Fields
@@ -1015,7 +1015,7 @@ func (s *Service) RegisterRelative(ctx context.Context, p auth.Principal, nr New
 
 // Relatives lists the caller's relatives on file.
 func (s *Service) Relatives(ctx context.Context, p auth.Principal) ([]Relative, error) {
-	if !p.Can(auth.RelativeRegister) {
+	if !p.Can(PermRelatives) {
 		return nil, errs.E(errs.Forbidden, "您的角色无须办理经办人员亲属备案")
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT id, name, relation, id_masked, created_at FROM staff_relatives WHERE user_id = $1 ORDER BY id`, p.UserID)
@@ -1039,7 +1039,7 @@ func (s *Service) Relatives(ctx context.Context, p auth.Principal) ([]Relative, 
 // Declare replaces the declaration of an application still in 受理 or
 // 核对: the clerk corrects what the register suggested. It is audited.
 func (s *Service) Declare(ctx context.Context, p auth.Principal, id int64, d Declaration) error {
-	if !p.Can(auth.ApplicationCreate) {
+	if !p.Can(PermCreate) {
 		return errs.E(errs.Forbidden, "您的角色无权更正申报")
 	}
 	var fe errs.Fields
@@ -1106,7 +1106,7 @@ func (s *Service) Declare(ctx context.Context, p auth.Principal, id int64, d Dec
 // failure between the two finds the person already registered in the
 // household and only joins them.
 func (s *Service) AddMember(ctx context.Context, p auth.Principal, id int64, np registry.NewPerson) (Member, error) {
-	if !p.Can(auth.ApplicationCreate) || !p.Can(auth.PersonWrite) {
+	if !p.Can(PermCreate) || !p.Can(auth.PersonWrite) {
 		return Member{}, errs.E(errs.Forbidden, "您的角色无权添加家庭成员")
 	}
 	a, err := s.load(ctx, s.DB, p, id)

@@ -34,7 +34,7 @@ type rowRef func(i int, field string) (key, prefix string)
 // VerifyTable files a department data file (CSV in UTF-8 or GBK, or
 // .xlsx): see Verify. Errors name the row as in Excel and the column.
 func (s *Service) VerifyTable(ctx context.Context, p auth.Principal, id int64, t *tabular.Table, fileName string) (Report, error) {
-	if !p.Can(auth.ApplicationVerify) {
+	if !p.Can(PermVerify) {
 		return Report{}, errs.E(errs.Forbidden, "您的角色无权录入经济状况核对数据")
 	}
 	cols, err := t.Columns(verificationColumns)
@@ -76,7 +76,7 @@ func (s *Service) VerifyTable(ctx context.Context, p auth.Principal, id int64, t
 // none; problems are reported per record, in Chinese, naming the field.
 // It returns the verification report.
 func (s *Service) Verify(ctx context.Context, p auth.Principal, id int64, b VerificationBatch) (Report, error) {
-	if !p.Can(auth.ApplicationVerify) {
+	if !p.Can(PermVerify) {
 		return Report{}, errs.E(errs.Forbidden, "您的角色无权录入经济状况核对数据")
 	}
 	ref := func(i int, field string) (string, string) {

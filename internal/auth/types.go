@@ -57,51 +57,34 @@ func (r Role) Valid() bool {
 // Permission is something a role may do.
 type Permission string
 
-// The permissions.
+// The platform's permissions: the register, divisions, accounts, audit and
+// operation. A business line declares its own (assistance.PermRead,
+// payroll.PermSign, …) with their grants in its module, and the app
+// registers them (Register).
 const (
-	PersonRead    Permission = "person.read"
-	PersonWrite   Permission = "person.write"
-	PersonImport  Permission = "person.import"
-	PersonFullID  Permission = "person.full_id" // see a full ID number (audited)
-	UserAdmin     Permission = "user.admin"
-	AuditRead     Permission = "audit.read"
-	DivisionRead  Permission = "division.read"
-	ExportList    Permission = "export"
-	TokenAdmin    Permission = "token.admin"
-	DataGenerate  Permission = "data.generate"
-	SystemOperate Permission = "system.operate"
-	PayrollRead   Permission = "payroll.read"    // the ledger, bank files and figures in scope
-	PayrollRun    Permission = "payroll.run"     // run the city's payroll and campaigns
-	PayrollSign   Permission = "payroll.signoff" // 签发: release a district's bank files
-	PayeeAccount  Permission = "payroll.account" // record where a beneficiary is paid
-	// Social assistance (社会救助): who may move a case from one state to
-	// another is data (assistance.Transitions); these say who may read
-	// cases, start them, add materials, file verification data and put
-	// their relatives on file.
-	ApplicationRead     Permission = "application.read"
-	ApplicationCreate   Permission = "application.create"
-	ApplicationMaterial Permission = "application.material"
-	ApplicationVerify   Permission = "application.verify" // file department data (经济状况核对)
-	RelativeRegister    Permission = "relative.register"  // 经办人员亲属备案
-	// Monitoring (低收入人口动态监测).
-	MonitorRead  Permission = "monitor.read"  // warnings, tasks, dashboard in the jurisdiction
-	MonitorVisit Permission = "monitor.visit" // record visits and dispositions of tasks
-	MonitorPlan  Permission = "monitor.plan"  // extreme-weather sweeps for districts in the jurisdiction
-	FeedImport   Permission = "feed.import"   // import departments' feeds (city-wide)
-	MonitorRules Permission = "monitor.rules" // configure warning rules, run full sweeps
+	PersonRead         Permission = "person.read"
+	PersonWrite        Permission = "person.write"
+	PersonImport       Permission = "person.import"
+	PersonFullID       Permission = "person.full_id"      // see a full ID number (audited)
+	PersonGuardianship Permission = "person.guardianship" // mark or clear 弱监护 (an adviser after a visit)
+	UserAdmin          Permission = "user.admin"
+	AuditRead          Permission = "audit.read"
+	DivisionRead       Permission = "division.read"
+	ExportList         Permission = "export"
+	TokenAdmin         Permission = "token.admin"
+	DataGenerate       Permission = "data.generate"
+	SystemOperate      Permission = "system.operate"
 )
 
 var permissions = map[Role][]Permission{
-	Clerk: {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList, PayeeAccount,
-		ApplicationRead, ApplicationCreate, ApplicationMaterial, ApplicationVerify, RelativeRegister},
-	Adviser:  {DivisionRead, PersonRead, ExportList, ApplicationRead, ApplicationMaterial, RelativeRegister, MonitorRead, MonitorVisit},
-	Reviewer: {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead, ApplicationRead, RelativeRegister, MonitorRead},
-	Approver: {DivisionRead, PersonRead, PersonFullID, ExportList, PayrollRead, PayrollSign, ApplicationRead, RelativeRegister},
-	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, PayrollRead, PayeeAccount,
-		ApplicationRead, ApplicationVerify, MonitorRead, MonitorVisit, MonitorPlan},
+	Clerk:         {DivisionRead, PersonRead, PersonWrite, PersonImport, ExportList},
+	Adviser:       {DivisionRead, PersonRead, ExportList, PersonGuardianship},
+	Reviewer:      {DivisionRead, PersonRead, PersonFullID, ExportList},
+	Approver:      {DivisionRead, PersonRead, PersonFullID, ExportList},
+	DistrictAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, PersonGuardianship},
 	CityAdmin: {DivisionRead, PersonRead, PersonWrite, PersonImport, PersonFullID, ExportList, UserAdmin, AuditRead, TokenAdmin, DataGenerate, SystemOperate,
-		PayrollRead, PayrollRun, PayeeAccount, ApplicationRead, ApplicationVerify, MonitorRead, MonitorVisit, MonitorPlan, FeedImport, MonitorRules},
-	Auditor: {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead, PayrollRead, ApplicationRead, MonitorRead},
+		PersonGuardianship},
+	Auditor: {DivisionRead, PersonRead, PersonFullID, ExportList, AuditRead},
 }
 
 // Principal is the caller of a service: a staff member, a token acting as

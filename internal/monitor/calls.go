@@ -44,7 +44,7 @@ func (w *writer) calls(ms []match) error {
 // Respond records that the service centre has responded to a call (or
 // anyone to a task): the response clock stops.
 func (s *Service) Respond(ctx context.Context, p auth.Principal, id int64) (Task, error) {
-	if !p.Can(auth.MonitorVisit) {
+	if !p.Can(PermVisit) {
 		return Task{}, errs.E(errs.Forbidden, "您的角色无权处置监测任务")
 	}
 	var t Task
@@ -76,7 +76,7 @@ type SweepStats struct {
 // and escalates overdue tasks. Suppression keeps it from warning twice.
 func (s *Service) Sweep(ctx context.Context, p auth.Principal) (SweepStats, error) {
 	start := time.Now()
-	if !p.Can(auth.MonitorRules) || !p.Scope().CityWide() {
+	if !p.Can(PermRules) || !p.Scope().CityWide() {
 		return SweepStats{}, errs.E(errs.Forbidden, "只有市级管理员可以运行全量预警")
 	}
 	var st SweepStats

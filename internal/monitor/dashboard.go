@@ -63,7 +63,7 @@ type Dashboard struct {
 // Dashboard computes the figures. division narrows to a district or a
 // street inside the jurisdiction ("" for all of it).
 func (s *Service) Dashboard(ctx context.Context, p auth.Principal, division string, days int) (Dashboard, error) {
-	if !p.Can(auth.MonitorRead) {
+	if !p.Can(PermRead) {
 		return Dashboard{}, errs.E(errs.Forbidden, "您的角色无权查看监测看板")
 	}
 	if days <= 0 || days > 366 {
@@ -166,7 +166,7 @@ func (s *Service) Dashboard(ctx context.Context, p auth.Principal, division stri
 // CallStats returns the response times to 一键通 calls per district in the
 // caller's jurisdiction.
 func (s *Service) CallStats(ctx context.Context, p auth.Principal) ([]CallStat, error) {
-	if !p.Can(auth.MonitorRead) {
+	if !p.Can(PermRead) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权查看监测看板")
 	}
 	lo, hi := p.Scope().Range()
@@ -216,7 +216,7 @@ func (s *Service) callStats(ctx context.Context, lo, hi string) ([]CallStat, err
 // MayExportTasks returns the error ExportTasks gives p when p may not
 // export tasks, for a handler to refuse before it starts the file.
 func MayExportTasks(p auth.Principal) error {
-	if !p.Can(auth.ExportList) || !p.Can(auth.MonitorRead) {
+	if !p.Can(auth.ExportList) || !p.Can(PermRead) {
 		return errs.E(errs.Forbidden, "您的角色无权导出监测任务")
 	}
 	return nil

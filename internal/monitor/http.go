@@ -238,7 +238,7 @@ func (h *HTTP) renderTask(w http.ResponseWriter, r *http.Request, e *errs.Error,
 		return err
 	}
 	page := web.PageFor(r, d.Title)
-	page.Data = taskData{Detail: d, Data: dataLines(d.Data), Dispositions: DispositionChoices(), Error: e, CanVisit: p.Can(auth.MonitorVisit)}
+	page.Data = taskData{Detail: d, Data: dataLines(d.Data), Dispositions: DispositionChoices(), Error: e, CanVisit: p.Can(PermVisit)}
 	return h.Render.Render(w, status, "monitor_task", page)
 }
 
@@ -348,7 +348,7 @@ type feedsData struct {
 }
 
 func (h *HTTP) feedsData(r *http.Request, p auth.Principal) (feedsData, error) {
-	d := feedsData{Types: FeedTypes, Severities: Severities, Pops: Populations, CanRules: p.Can(auth.MonitorRules) && p.Scope().CityWide(),
+	d := feedsData{Types: FeedTypes, Severities: Severities, Pops: Populations, CanRules: p.Can(PermRules) && p.Scope().CityWide(),
 		CanImport: MayImport(p) == nil}
 	var err error
 	if d.Rules, err = h.Service.Rules(r.Context(), p); err != nil {

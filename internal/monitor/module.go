@@ -34,13 +34,14 @@ func Module(s *Service, reg *registry.Service, afterImport func(), drain func(co
 			(&HTTP{Service: s, Render: render, AfterImport: afterImport}).Routes(r)
 		},
 		Nav: []web.NavEntry{
-			{Order: 40, Href: "/monitor", Label: "动态监测", Show: web.CanNav(auth.MonitorRead)},
-			{Order: 41, Href: "/monitor/tasks", Label: "走访任务", Show: web.CanNav(auth.MonitorVisit)},
+			{Order: 40, Href: "/monitor", Label: "动态监测", Show: web.CanNav(PermRead)},
+			{Order: 41, Href: "/monitor/tasks", Label: "走访任务", Show: web.CanNav(PermVisit)},
 		},
-		Templates:  module.Sub(templateFS, "templates"),
-		Migrations: module.Sub(migrationFS, "migrations"),
-		OpenAPI:    OpenAPI,
-		Commands:   commands(s, reg, drain),
+		Permissions: Grants,
+		Templates:   module.Sub(templateFS, "templates"),
+		Migrations:  module.Sub(migrationFS, "migrations"),
+		OpenAPI:     OpenAPI,
+		Commands:    commands(s, reg, drain),
 		Jobs: []module.Job{{
 			Name: Job, Flag: "monitor-at", Default: "04:00", TTL: time.Hour,
 			Usage: "每天几点（上海时间 HH:MM）运行全量预警并上报超期任务；off 为不运行",

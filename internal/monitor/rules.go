@@ -143,7 +143,7 @@ func (s *Service) SeedRules(ctx context.Context) error {
 
 // Rules lists the rules.
 func (s *Service) Rules(ctx context.Context, p auth.Principal) ([]Rule, error) {
-	if !p.Can(auth.MonitorRead) {
+	if !p.Can(PermRead) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权查看预警规则")
 	}
 	return s.rules(ctx, s.DB, "")
@@ -196,7 +196,7 @@ func (s *Service) compiledRules(ctx context.Context, q db.Queryer, feed FeedType
 // SaveRule creates or changes a rule (by code). The expression is
 // type-checked first; an error names the rule and the field.
 func (s *Service) SaveRule(ctx context.Context, p auth.Principal, r Rule) (Rule, error) {
-	if !p.Can(auth.MonitorRules) || !p.Scope().CityWide() {
+	if !p.Can(PermRules) || !p.Scope().CityWide() {
 		return Rule{}, errs.E(errs.Forbidden, "只有市级管理员可以配置预警规则")
 	}
 	r.Name = strings.TrimSpace(r.Name)

@@ -81,7 +81,7 @@ type match struct {
 // MayImport returns the error Import gives p when p may not import feeds
 // (city-wide accounts may), for the upload page to refuse before reading.
 func MayImport(p auth.Principal) error {
-	if !p.Can(auth.FeedImport) || !p.Scope().CityWide() {
+	if !p.Can(PermFeedImport) || !p.Scope().CityWide() {
 		return errs.E(errs.Forbidden, "只有市级账号可以导入部门数据")
 	}
 	return nil
@@ -198,7 +198,7 @@ type BatchRow struct {
 
 // Batches lists the latest batches.
 func (s *Service) Batches(ctx context.Context, p auth.Principal, limit int) ([]BatchRow, error) {
-	if !p.Can(auth.FeedImport) {
+	if !p.Can(PermFeedImport) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权查看部门数据批次")
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT batch_id, feed_type, source, actor, row_count, accepted, rejected, unmatched, duplicates, warnings, created_at

@@ -132,7 +132,7 @@ func (s *Service) taskWhere(p auth.Principal, f TaskFilter) (string, []any, erro
 // Tasks lists tasks in the caller's jurisdiction, most urgent and oldest
 // due first: an adviser sees their committees', a district its own.
 func (s *Service) Tasks(ctx context.Context, p auth.Principal, f TaskFilter) ([]Task, error) {
-	if !p.Can(auth.MonitorRead) {
+	if !p.Can(PermRead) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权查看监测任务")
 	}
 	where, args, err := s.taskWhere(p, f)
@@ -219,7 +219,7 @@ func (s *Service) task(ctx context.Context, q db.Queryer, p auth.Principal, id i
 // Task returns a task with its household, the data behind the warning and
 // the visits so far. Opening it is recorded in the audit log.
 func (s *Service) Task(ctx context.Context, p auth.Principal, id int64) (TaskDetail, error) {
-	if !p.Can(auth.MonitorRead) {
+	if !p.Can(PermRead) {
 		return TaskDetail{}, errs.E(errs.Forbidden, "您的角色无权查看监测任务")
 	}
 	t, err := s.task(ctx, s.DB, p, id)
@@ -315,7 +315,7 @@ const (
 // application through ReferApplication); could not reach reschedules it
 // for the next day and keeps it open.
 func (s *Service) RecordVisit(ctx context.Context, p auth.Principal, id int64, v Visit) (Task, error) {
-	if !p.Can(auth.MonitorVisit) {
+	if !p.Can(PermVisit) {
 		return Task{}, errs.E(errs.Forbidden, "您的角色无权登记走访")
 	}
 	var fe errs.Fields
@@ -425,7 +425,7 @@ func (s *Service) RecordVisit(ctx context.Context, p auth.Principal, id int64, v
 
 // Photo returns a visit photo of a task in the caller's jurisdiction.
 func (s *Service) Photo(ctx context.Context, p auth.Principal, taskID, photoID int64) (Photo, error) {
-	if !p.Can(auth.MonitorRead) {
+	if !p.Can(PermRead) {
 		return Photo{}, errs.E(errs.Forbidden, "您的角色无权查看监测任务")
 	}
 	if _, err := s.task(ctx, s.DB, p, taskID); err != nil {
@@ -462,7 +462,7 @@ var WeatherKinds = map[string]string{"cold": "寒潮", "heat": "高温"}
 // household has an open weather task already. The task's title and reason
 // say which of the two the elder is. It returns the number created.
 func (s *Service) WeatherSweep(ctx context.Context, p auth.Principal, kind string, districts []string) (int, error) {
-	if !p.Can(auth.MonitorPlan) {
+	if !p.Can(PermPlan) {
 		return 0, errs.E(errs.Forbidden, "您的角色无权发起极端天气走访")
 	}
 	label, ok := WeatherKinds[kind]

@@ -204,7 +204,7 @@ type Binding struct {
 // BindDevices binds devices to persons in the caller's jurisdiction,
 // replacing earlier bindings of the same devices, in one transaction.
 func (s *Service) BindDevices(ctx context.Context, p auth.Principal, bs []Binding) error {
-	if !p.Can(auth.MonitorPlan) {
+	if !p.Can(PermPlan) {
 		return errs.E(errs.Forbidden, "您的角色无权绑定设备")
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {

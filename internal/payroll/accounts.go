@@ -27,7 +27,7 @@ func (s *Service) personDivision(ctx context.Context, q db.Queryer, by auth.Prin
 // SetAccount records where a beneficiary is paid: a bank account, or a
 // custodial account (资金卡折代管) held by a custodian on their behalf.
 func (s *Service) SetAccount(ctx context.Context, by auth.Principal, a Account) (Account, error) {
-	if !by.Can(auth.PayeeAccount) {
+	if !by.Can(PermAccount) {
 		return Account{}, errs.E(errs.Forbidden, "您的角色无权登记发放账户")
 	}
 	a.Bank, a.Holder, a.Custodian = strings.TrimSpace(a.Bank), strings.TrimSpace(a.Holder), strings.TrimSpace(a.Custodian)
@@ -93,7 +93,7 @@ func maskAccount(n string) string {
 // GetAccount returns a beneficiary's account, masked; without one, the
 // social security card (社保卡) they are paid to by ID number.
 func (s *Service) GetAccount(ctx context.Context, by auth.Principal, person int64) (Account, error) {
-	if !by.Can(auth.PayrollRead) && !by.Can(auth.PayeeAccount) {
+	if !by.Can(PermRead) && !by.Can(PermAccount) {
 		return Account{}, errs.E(errs.Forbidden, "您的角色无权查看发放账户")
 	}
 	if _, err := s.personDivision(ctx, s.DB, by, person); err != nil {

@@ -137,7 +137,7 @@ func (b *bankFiles) close(ok bool) ([]string, error) {
 // does not wait for district approvers. Districts with nothing new are left
 // alone, so files once released are never written again with other lines.
 func (s *Service) WriteBankFiles(ctx context.Context, by auth.Principal, period, district string) ([]string, error) {
-	if !by.Can(auth.PayrollRun) {
+	if !by.Can(PermRun) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权生成银行发放文件")
 	}
 	sc := by.Scope()
@@ -548,7 +548,7 @@ type ReturnReport struct {
 // (unknown reference, unknown result) refuses the whole file, naming each
 // bad row.
 func (s *Service) ImportReturns(ctx context.Context, by auth.Principal, t *tabular.Table, file string) (ReturnReport, error) {
-	if !by.Can(auth.PayrollRun) && !by.Can(auth.PayrollSign) {
+	if !by.Can(PermRun) && !by.Can(PermSign) {
 		return ReturnReport{}, errs.E(errs.Forbidden, "您的角色无权导入银行回盘文件")
 	}
 	cols, err := t.Columns([]tabular.Column{

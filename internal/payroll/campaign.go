@@ -83,7 +83,7 @@ func firstLine(err error) string {
 // programme are the campaign id). Running it again adds only what is
 // missing; a campaign id cannot be reused with another rule or amount.
 func (s *Service) RunCampaign(ctx context.Context, by auth.Principal, c Campaign, progress io.Writer) (Result, error) {
-	if !by.Can(auth.PayrollRun) || !by.Scope().CityWide() {
+	if !by.Can(PermRun) || !by.Scope().CityWide() {
 		return Result{}, errs.E(errs.Forbidden, "只有全市范围的市管理员可以运行发放")
 	}
 	prog, err := c.Check()

@@ -13,13 +13,20 @@ import (
 
 	"minzheng/internal/app"
 	"minzheng/internal/app/apptest"
+	"minzheng/internal/auth"
 	"minzheng/internal/db"
 	"minzheng/internal/payroll"
 )
 
 // TestMain lets a test start this test binary as the minzheng command, in
 // a child process it can kill (apptest.Child).
-func TestMain(m *testing.M) { apptest.Main(m) }
+// TestMain registers the payroll's permissions, as the app does at start,
+// for the tests that call the service without an app; apptest.Main runs
+// the child processes of the crash tests.
+func TestMain(m *testing.M) {
+	auth.Register(payroll.Grants)
+	apptest.Main(m)
+}
 
 // payrollCity generates a small city and grants its entitlements; it
 // returns the number of active entitlements with an amount (an edge

@@ -28,7 +28,7 @@ type Figure struct {
 // Figures returns the period's numbers by district and programme, within
 // the caller's jurisdiction.
 func (s *Service) Figures(ctx context.Context, by auth.Principal, period string) ([]Figure, error) {
-	if !by.Can(auth.PayrollRead) {
+	if !by.Can(PermRead) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权查看发放统计")
 	}
 	first, last, err := ParsePeriod(period)
@@ -154,7 +154,7 @@ func (s *Service) Figures(ctx context.Context, by auth.Principal, period string)
 // batch, afterwards) and writes their bank files. Nothing new to sign is a
 // Conflict; a payroll running meanwhile too.
 func (s *Service) SignOff(ctx context.Context, by auth.Principal, period, district string) ([]string, error) {
-	if !by.Can(auth.PayrollSign) {
+	if !by.Can(PermSign) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权签发发放")
 	}
 	if _, _, err := ParsePeriod(period); err != nil {
@@ -177,7 +177,7 @@ type Period struct {
 
 // Periods lists the periods in the ledger, newest first.
 func (s *Service) Periods(ctx context.Context, by auth.Principal) ([]Period, error) {
-	if !by.Can(auth.PayrollRead) {
+	if !by.Can(PermRead) {
 		return nil, errs.E(errs.Forbidden, "您的角色无权查看发放")
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT period FROM payroll_runs ORDER BY period DESC LIMIT 36`)

@@ -60,7 +60,7 @@ func (h *HTTP) periods(w http.ResponseWriter, r *http.Request, status int, d *pe
 	if d.Periods, err = h.Service.Periods(r.Context(), p); err != nil {
 		return err
 	}
-	d.CanRun = p.Can(auth.PayrollRun)
+	d.CanRun = p.Can(PermRun)
 	if d.Next == "" {
 		d.Next = h.Service.now().Format("2006-01")
 	}
@@ -169,7 +169,7 @@ func (h *HTTP) period(w http.ResponseWriter, r *http.Request, status int, d *per
 		d.Total.Amount += f.Amount
 		d.Total.New += f.New
 		d.Total.Stopped += f.Stopped
-		if p.Can(auth.PayrollSign) && p.Scope().Covers(f.District) && f.SignedBy == "" && !signable[f.District] {
+		if p.Can(PermSign) && p.Scope().Covers(f.District) && f.SignedBy == "" && !signable[f.District] {
 			signable[f.District] = true
 			d.Districts = append(d.Districts, f.District)
 		}
@@ -292,7 +292,7 @@ func (h *HTTP) payee(w http.ResponseWriter, r *http.Request, d *payeeData) error
 	if d.Account, err = h.Service.GetAccount(r.Context(), p, d.PersonID); err != nil {
 		return err
 	}
-	d.CanEdit = p.Can(auth.PayeeAccount)
+	d.CanEdit = p.Can(PermAccount)
 	d.Card = d.Account.Bank == SocialSecurityCard
 	if d.Form.Bank == "" && d.Account.Bank != SocialSecurityCard {
 		d.Form = d.Account

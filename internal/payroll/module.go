@@ -28,11 +28,12 @@ func Module(s *Service, districtName func(string) string) module.Module {
 		Routes: func(r *httpx.Router, render *web.Renderer) {
 			(&HTTP{Service: s, Render: render, DistrictName: districtName}).Routes(r)
 		},
-		Nav:        []web.NavEntry{{Order: 80, Href: "/payroll", Label: "待遇发放", Show: web.CanNav(auth.PayrollRead)}},
-		Templates:  module.Sub(templateFS, "templates"),
-		Migrations: module.Sub(migrationFS, "migrations"),
-		OpenAPI:    OpenAPI,
-		Commands:   commands(s),
+		Nav:         []web.NavEntry{{Order: 80, Href: "/payroll", Label: "待遇发放", Show: web.CanNav(PermRead)}},
+		Permissions: Grants,
+		Templates:   module.Sub(templateFS, "templates"),
+		Migrations:  module.Sub(migrationFS, "migrations"),
+		OpenAPI:     OpenAPI,
+		Commands:    commands(s),
 		Jobs: []module.Job{{
 			Name: Job + "-monthly", Flag: "payroll-day", Default: "1", Monthly: true, At: "03:00", TTL: 2 * time.Hour,
 			Usage: "每月几号（上海时间 03:00）计算当月发放，待各区签发；0 为不运行",

@@ -64,7 +64,7 @@ func (s *Service) programName(id string) string {
 // process gets an errs.Conflict saying it is running. Running a period again
 // adds only what is missing (new grants, say).
 func (s *Service) Run(ctx context.Context, by auth.Principal, period string, opt Options, progress io.Writer) (Result, error) {
-	if !by.Can(auth.PayrollRun) || !by.Scope().CityWide() {
+	if !by.Can(PermRun) || !by.Scope().CityWide() {
 		return Result{}, errs.E(errs.Forbidden, "只有全市范围的市管理员可以运行发放")
 	}
 	first, last, err := ParsePeriod(period)

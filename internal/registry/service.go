@@ -608,7 +608,7 @@ func (u FactsUpdate) onlyGuardianship() bool {
 // need person.write; 弱监护 alone may also be set by whoever visits homes
 // (monitor.visit: the community assistance adviser).
 func canUpdate(p auth.Principal, u FactsUpdate) bool {
-	return p.Can(auth.PersonWrite) || (u.onlyGuardianship() && p.Can(auth.MonitorVisit))
+	return p.Can(auth.PersonWrite) || (u.onlyGuardianship() && p.Can(auth.PersonGuardianship))
 }
 
 // UpdateFacts changes a person's income, disability, death or 弱监护 in
