@@ -24,10 +24,14 @@ var sqlOwners = []string{"internal/db", "internal/audit", "internal/auth", "inte
 // listed file's count grows, and when it falls below the number listed (lower the number, so
 // the list stays tight). go test ./internal/archtest/ -update prints the table from the tree.
 var sqlAllowlist = map[string]int{
-	"internal/app/app.go":               1,
-	"internal/app/cli.go":               1,
-	"internal/assistance/files.go":      9,
-	"internal/assistance/service.go":    40,
+	"internal/app/app.go":            1,
+	"internal/app/cli.go":            1,
+	"internal/assistance/files.go":   9,
+	"internal/assistance/service.go": 15,
+	// decide.go, declare.go, read.go: split out of service.go with their SQL (40 in all then)
+	"internal/assistance/decide.go":     7,
+	"internal/assistance/declare.go":    8,
+	"internal/assistance/read.go":       10,
 	"internal/assistance/verify.go":     6,
 	"internal/division/service.go":      3,
 	"internal/eligibility/pages.go":     1,
@@ -35,8 +39,9 @@ var sqlAllowlist = map[string]int{
 	"internal/monitor/calls.go":         3,
 	"internal/monitor/dashboard.go":     3,
 	"internal/monitor/evaluate.go":      5,
+	"internal/monitor/register.go":      1, // the medical sums over feed_facts, split out of service.go
 	"internal/monitor/rules.go":         3,
-	"internal/monitor/service.go":       10,
+	"internal/monitor/service.go":       9,
 	"internal/monitor/tasks.go":         16,
 	"internal/monitor/water.go":         4,
 	"internal/payroll/accounts.go":      3,
