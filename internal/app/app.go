@@ -148,16 +148,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// programName names a programme (its current name) or a campaign.
+// programName names a programme by its current name ("" for an id that is
+// no programme: the payroll's campaigns).
 func (a *App) programName(id string) string {
 	if p, ok := a.Policies.Get(id); ok {
 		return p.NameOn(a.Now())
 	}
-	var name string
-	if a.DB.QueryRow(`SELECT name FROM campaigns WHERE id = $1`, id).Scan(&name) == nil {
-		return name
-	}
-	return id
+	return ""
 }
 
 // Close closes the database.

@@ -227,11 +227,11 @@ func (a *App) bootstrap(ctx context.Context, stdout io.Writer, demo bool, person
 		}
 	}
 	if demo {
-		var n int64
-		if err := a.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM persons`).Scan(&n); err != nil {
+		empty, err := a.Registry.Empty(ctx)
+		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if empty {
 			fmt.Fprintf(stdout, "正在生成演示城市（%d 人）…\n", persons)
 			if _, err := a.Generate(ctx, persons, 1, io.Discard); err != nil {
 				return err

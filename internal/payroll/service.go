@@ -34,7 +34,8 @@ type Service struct {
 	// and district: Dir/2025-08/310104/工商银行.csv.
 	Dir string
 	Now func() time.Time
-	// ProgramName names a programme or campaign in bank files and pages.
+	// ProgramName names a programme in bank files and pages ("" when the id
+	// is none: the payroll then looks among its campaigns).
 	ProgramName func(id string) string
 	// HouseholdPrograms are the programmes paid to a household: figures
 	// count every living member as covered.
@@ -50,9 +51,16 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
+// programName names a programme (through ProgramName, the policy set) or
+// one of the payroll's campaigns; an unknown id names itself.
 func (s *Service) programName(id string) string {
 	if s.ProgramName != nil {
-		return s.ProgramName(id)
+		if name := s.ProgramName(id); name != "" {
+			return name
+		}
+	}
+	if name, ok := s.campaignName(id); ok {
+		return name
 	}
 	return id
 }
