@@ -7,8 +7,11 @@ package admin
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"minzheng/internal/audit"
 	"minzheng/internal/auth"
@@ -63,8 +66,28 @@ type loginData struct {
 	Name, Next, Error string
 }
 
+// safeNext returns next when it is a path on this site, else "/": it must
+// start with a single "/" (not "//" or "/\", which browsers take for
+// another host), have no scheme or host, and hold no control character
+// (browsers drop tabs and line breaks, so "/\t/evil.example" is
+// "//evil.example") — checked again after each of up to three rounds of
+// percent-decoding, for whatever decodes it later.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	s := next
+	for round := 0; ; round++ {
+		if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") ||
+			strings.IndexFunc(s, unicode.IsControl) >= 0 || !utf8.ValidString(s) {
+			return "/"
+		}
+		if round == 3 || !strings.Contains(s, "%") {
+			break
+		}
+		var err error
+		if s, err = url.PathUnescape(s); err != nil {
+			return "/"
+		}
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "/"
 	}
 	return next

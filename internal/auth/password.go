@@ -48,6 +48,13 @@ func CheckPassword(hash, password string) bool {
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
+// dummyHash is verified when a login names no (enabled) account, so that
+// such a login costs one argon2id verification like a wrong password and
+// its timing does not tell whether the account exists. It has the current
+// parameters, and its key matches no password one could find.
+var dummyHash = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	"bWluemhlbmctZHVtbXktcw", "bm8gcGFzc3dvcmQgZXZlciBoYXNoZXMgdG8gdGhpcy4")
+
 // NewPassword returns a random password of 16 characters that avoids
 // look-alike characters (0/O, 1/l/I).
 func NewPassword() string {

@@ -236,6 +236,9 @@ func (s *Service) Login(ctx context.Context, name, password, remote string) (Ses
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Session{}, fmt.Errorf("auth: login: %w", err)
 	}
+	if err != nil {
+		CheckPassword(dummyHash, password) // as long as a wrong password
+	}
 	if err != nil || !CheckPassword(hash, password) {
 		s.fail(keys...)
 		s.audit.Record(ctx, audit.Entry{Actor: name, Role: "", Action: "auth.login_failed", Entity: "user", EntityID: name, Detail: "登录失败", Remote: remote})

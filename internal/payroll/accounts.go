@@ -39,8 +39,13 @@ func (s *Service) SetAccount(ctx context.Context, by auth.Principal, a Account) 
 	if len(a.Number) < 8 || len(a.Number) > 32 || strings.IndexFunc(a.Number, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
 		fe.Add("account", "银行账号应为 8–32 位数字（半角 0–9）")
 	}
-	if a.Holder == "" {
+	switch {
+	case a.Holder == "":
 		fe.Add("holder", "请填写户名")
+	case strings.IndexByte("=+-@\t\r", a.Holder[0]) >= 0:
+		// It goes into the bank file, where a spreadsheet would take it
+		// for a formula (the file's writer escapes it too).
+		fe.Add("holder", "户名不能以 =、+、-、@ 开头")
 	}
 	if a.Custodial && a.Custodian == "" {
 		fe.Add("custodian", "代管账户须填写代管人（姓名与关系，或代管机构）")

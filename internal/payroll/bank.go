@@ -332,7 +332,12 @@ func (s *Service) writeFiles(ctx context.Context, by auth.Principal, period stri
 		}
 		f.rows++
 		rows++
-		return f.w.Write([]string{ref, holder, string(id), bank, account, fmt.Sprintf("%d.%02d", p.fen/100, p.fen%100), s.programName(p.program), p.period, custodial, custodian, p.name})
+		// Text a spreadsheet would run as a formula is escaped (a holder
+		// recorded before SetAccount refused such names, a custodian, a
+		// name); the amount is a number and written as it is.
+		esc := tabular.EscapeFormula
+		return f.w.Write([]string{esc(ref), esc(holder), esc(string(id)), esc(bank), esc(account), fmt.Sprintf("%d.%02d", p.fen/100, p.fen%100),
+			esc(s.programName(p.program)), esc(p.period), custodial, esc(custodian), esc(p.name)})
 	}
 	// One pass over the period in ledger_key's order (no sort on SQLite;
 	// PostgreSQL gets the memory to sort a city's month in one pass); each

@@ -307,8 +307,10 @@ func detectSeparator(s string) byte {
 // WriteCSV writes header (unless nil) and rows as CSV with CRLF line
 // breaks, the way Excel writes it. With bom set it starts with a UTF-8 BOM,
 // without which Excel on Chinese Windows takes the file for GBK and garbles
-// it. Cells are written as they are: see the package comment for why a file
-// meant for people is better written with [WriteXLSX].
+// it. Cells are written as they are, except that text a spreadsheet would
+// take for a formula gets a "'" in front ([EscapeFormula]); see the package
+// comment for why a file meant for people is better written with
+// [WriteXLSX].
 func WriteCSV(w io.Writer, header []string, rows [][]string, bom bool) error {
 	if bom {
 		if _, err := w.Write(bomUTF8); err != nil {
@@ -318,12 +320,15 @@ func WriteCSV(w io.Writer, header []string, rows [][]string, bom bool) error {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
 	if header != nil {
-		if err := cw.Write(header); err != nil {
+		if err := cw.Write(escapeRow(header)); err != nil {
 			return err
 		}
 	}
-	if err := cw.WriteAll(rows); err != nil { // WriteAll flushes
-		return err
+	for _, r := range rows {
+		if err := cw.Write(escapeRow(r)); err != nil {
+			return err
+		}
 	}
+	cw.Flush()
 	return cw.Error()
 }

@@ -12,8 +12,10 @@
 //
 // [WriteXLSX], [XLSXWriter] and [WriteCSV] export lists. Prefer .xlsx for
 // anything a person will open: Excel shows long digit strings such as ID
-// numbers from a CSV as 3.10104E+17 and may evaluate cells that start with
-// "=", whereas WriteXLSX stores every cell as text.
+// numbers from a CSV as 3.10104E+17, whereas WriteXLSX stores every cell as
+// text. All three put a "'" in front of text a spreadsheet would evaluate as
+// a formula (starting with =, +, -, @, tab or carriage return, unless it is a
+// plain number): see [EscapeFormula].
 //
 // The package is a leaf: it imports only the standard library, excelize and
 // golang.org/x/text.

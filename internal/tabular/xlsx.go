@@ -180,8 +180,9 @@ const (
 // XLSXWriter writes a list to an .xlsx file row by row, for lists too long
 // to build as [][]string: excelize spills the rows to a temporary file. Like
 // [WriteXLSX] it writes a bold header, freezes it, sizes the columns (from
-// the first 100 rows) and stores every cell as text. Nothing reaches w
-// before Close.
+// the first 100 rows) and stores every cell as text, with a "'" in front of
+// text a spreadsheet would take for a formula ([EscapeFormula]). Nothing
+// reaches w before Close.
 type XLSXWriter struct {
 	w       io.Writer
 	f       *excelize.File
@@ -291,7 +292,7 @@ func (x *XLSXWriter) start() error {
 		}
 		cells := make([]any, len(x.header))
 		for i, h := range x.header {
-			cells[i] = excelize.Cell{StyleID: x.bold, Value: h}
+			cells[i] = excelize.Cell{StyleID: x.bold, Value: EscapeFormula(h)}
 		}
 		if err := x.sw.SetRow("A1", cells); err != nil {
 			return err
@@ -318,7 +319,7 @@ func (x *XLSXWriter) writeRow(row []string) error {
 			x.values = append(x.values, nil) // no cell at all
 			continue
 		}
-		x.values = append(x.values, c)
+		x.values = append(x.values, EscapeFormula(c))
 	}
 	cell, err := excelize.CoordinatesToCellName(1, x.row+1)
 	if err != nil {
@@ -359,7 +360,8 @@ func (x *XLSXWriter) Close() error {
 // WriteXLSX writes header and rows as a single-sheet workbook to w: bold
 // header row, frozen so it stays in view, columns sized to their content,
 // and every cell stored as text, so that an 18-digit ID number is not shown
-// as 3.10104E+17 and leading zeros stay. See [NewXLSXWriter] for the sheet
+// as 3.10104E+17 and leading zeros stay; text that would be read as a formula
+// gets a "'" in front ([EscapeFormula]). See [NewXLSXWriter] for the sheet
 // name.
 func WriteXLSX(w io.Writer, sheet string, header []string, rows [][]string) error {
 	x, err := newXLSXWriter(w, sheet, header, len(rows)+1)
