@@ -5,6 +5,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,10 +14,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -85,10 +90,21 @@ func DecodeJSON(r *http.Request, v any) error { return DecodeJSONLimit(r, v, 1<<
 
 // DecodeJSONLimit is DecodeJSON for a body of at most limit bytes, for
 // requests that carry files (photos as base64).
+//
+// A body that is not valid UTF-8 is refused, naming the field whose text
+// holds the bad bytes: decoding would silently replace them with U+FFFD
+// and store a name nobody typed.
 func DecodeJSONLimit(r *http.Request, v any, limit int64) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit))
+	if err == nil && !utf8.Valid(body) {
+		return invalidUTF8(body)
+	}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+	}
+	if err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		var mb *http.MaxBytesError
@@ -108,6 +124,50 @@ func DecodeJSONLimit(r *http.Request, v any, limit int64) error {
 		return errs.E(errs.Invalid, "请求体无法解析：%v", err)
 	}
 	return nil
+}
+
+// invalidUTF8 is the error for a JSON body that is not valid UTF-8.
+func invalidUTF8(body []byte) error {
+	if path := badText(body, ""); path != "" {
+		return errs.Field(path, "字段 %s 含有无效字符（不是有效的 UTF-8 文本），请以 UTF-8 编码提交", path)
+	}
+	return errs.E(errs.Invalid, "请求体不是有效的 UTF-8 文本，请以 UTF-8 编码提交")
+}
+
+// badText returns the path (fields and indexes joined by dots) of the
+// first value in the JSON document raw, found at path, that is not valid
+// UTF-8: path itself for a string, "" when nothing is found (invalid bytes
+// in a key, or a document that is not JSON). Raw messages keep the bytes
+// as sent, which is what lets it look.
+func badText(raw []byte, path string) string {
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) == nil {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if !utf8.Valid(obj[k]) {
+				return badText(obj[k], join(k))
+			}
+		}
+		return ""
+	}
+	var arr []json.RawMessage
+	if json.Unmarshal(raw, &arr) == nil {
+		for i, e := range arr {
+			if !utf8.Valid(e) {
+				return badText(e, join(strconv.Itoa(i)))
+			}
+		}
+		return ""
+	}
+	if len(raw) > 0 && raw[0] == '"' {
+		return path
+	}
+	return ""
 }
 
 // ClientIP returns the client's address: the connection's peer, or the

@@ -178,7 +178,9 @@ func (h *HTTP) createPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if v := strings.TrimSpace(r.FormValue("monthly_income")); v != "" {
-		if np.MonthlyIncome, err = strconv.ParseInt(v, 10, 64); err != nil {
+		if np.MonthlyIncome, err = strconv.ParseInt(v, 10, 64); errors.Is(err, strconv.ErrRange) {
+			fields["monthly_income"] = msgIncome
+		} else if err != nil {
 			fields["monthly_income"] = "月收入应为整数（元）"
 		}
 	}
@@ -364,7 +366,7 @@ func (h *HTTP) apiCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var np NewPerson
-	if err := httpx.DecodeJSON(r, &np); err != nil {
+	if err := decodeJSON(r, &np); err != nil {
 		return err
 	}
 	x, err := h.Service.Create(r.Context(), p, np)
@@ -408,7 +410,7 @@ func (h *HTTP) apiUpdate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var u FactsUpdate
-	if err := httpx.DecodeJSON(r, &u); err != nil {
+	if err := decodeJSON(r, &u); err != nil {
 		return err
 	}
 	x, err := h.Service.UpdateFacts(r.Context(), p, id, u)
@@ -417,4 +419,16 @@ func (h *HTTP) apiUpdate(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.WriteJSON(w, http.StatusOK, x)
 	return nil
+}
+
+// decodeJSON is httpx.DecodeJSON giving a monthly income that is not a
+// whole number of yuan or does not fit an int64 the service's message,
+// so that the API answers as the service does for any income out of
+// bounds.
+func decodeJSON(r *http.Request, v any) error {
+	err := httpx.DecodeJSON(r, v)
+	if e := errs.As(err); e != nil && len(e.Fields) == 1 && e.Fields[0].Field == "monthly_income" {
+		return errs.Field("monthly_income", "%s", msgIncome)
+	}
+	return err
 }

@@ -122,11 +122,11 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, t *tabular.Table
 			ResidenceDivision: get(r, "residence_division"), Relation: get(r, "relation"), DisabilityCategory: get(r, "disability_category"),
 			Address: get(r, "address")}
 		if v := get(r, "monthly_income"); v != "" {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				addErr(r.Line, "monthly_income", "月收入“%s”不是数字", v)
+			income, msg := parseIncome(v)
+			if msg != "" {
+				addErr(r.Line, "monthly_income", "%s", msg)
 			}
-			np.MonthlyIncome = int64(f + 0.5)
+			np.MonthlyIncome = income
 		}
 		if v := get(r, "disability_grade"); v != "" {
 			g, err := strconv.Atoi(v)
@@ -136,6 +136,7 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, t *tabular.Table
 			np.DisabilityGrade = g
 		}
 		id, rel, fe := s.validate(&np)
+		checkText(&fe, [2]string{"household_no", get(r, "household_no")})
 		for _, f := range fe {
 			addErr(r.Line, f.Field, "%s", f.Message)
 		}
@@ -181,7 +182,7 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, t *tabular.Table
 		}
 	}
 	// Already registered?
-	if err := s.markRegistered(ctx, good, addErr); err != nil {
+	if err := s.markRegistered(ctx, p, good, addErr); err != nil {
 		return ImportReport{}, err
 	}
 	kept := good[:0]
@@ -228,7 +229,7 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, t *tabular.Table
 			x.HouseholdID = hid
 			if _, err := s.insertPerson(ctx, tx, x, g.number); err != nil {
 				if db.IsUniqueViolation(err) {
-					return errs.E(errs.Conflict, "第 %d 行：身份证号码 %s 已被他人同时登记，请重新导入", g.line, x.IDMasked)
+					return errs.E(errs.Conflict, "第 %d 行：身份证号码刚被同时登记，请重新导入以查看该行的问题", g.line)
 				}
 				return fmt.Errorf("registry: import line %d: %w", g.line, err)
 			}
@@ -265,8 +266,10 @@ func (s *Service) householdByNo(ctx context.Context, tx *sql.Tx, p auth.Principa
 	return id, true, nil
 }
 
-// markRegistered flags rows whose ID number is already stored.
-func (s *Service) markRegistered(ctx context.Context, rows []importRow, addErr func(int, string, string, ...any)) error {
+// markRegistered flags rows whose ID number is already stored: inside p's
+// jurisdiction as registered, outside it only as not to be registered
+// here (see refusedHere), without the masked number.
+func (s *Service) markRegistered(ctx context.Context, p auth.Principal, rows []importRow, addErr func(int, string, string, ...any)) error {
 	const chunk = 500
 	for start := 0; start < len(rows); start += chunk {
 		part := rows[start:min(start+chunk, len(rows))]
@@ -278,19 +281,24 @@ func (s *Service) markRegistered(ctx context.Context, rows []importRow, addErr f
 			args[i] = []byte(r.hash)
 			byHash[r.hash] = r
 		}
-		q := `SELECT id_hash FROM persons WHERE id_hash IN (` + strings.Join(ph, ",") + `)`
+		q := `SELECT id_hash, hukou_division, residence_division FROM persons WHERE id_hash IN (` + strings.Join(ph, ",") + `)`
 		res, err := s.db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("registry: check registered: %w", err)
 		}
 		for res.Next() {
 			var h []byte
-			if err := res.Scan(&h); err != nil {
+			var hukou, residence string
+			if err := res.Scan(&h, &hukou, &residence); err != nil {
 				res.Close()
 				return err
 			}
 			r := byHash[string(h)]
-			addErr(r.line, "id_number", "身份证号码 %s 已登记，不能重复导入", r.person.IDMasked)
+			if p.Scope().Covers(hukou, residence) {
+				addErr(r.line, "id_number", "身份证号码 %s 已登记，不能重复导入", r.person.IDMasked)
+			} else {
+				addErr(r.line, "id_number", "%s", s.refusedHere(p))
+			}
 		}
 		res.Close()
 		if err := res.Err(); err != nil {

@@ -266,6 +266,8 @@ func (s *Service) RevealID(ctx context.Context, p auth.Principal, id int64) (str
 // validate checks a new person and returns the parsed ID number.
 func (s *Service) validate(np *NewPerson) (idcard.ID, Relation, errs.Fields) {
 	var fe errs.Fields
+	checkText(&fe, [2]string{"name", np.Name}, [2]string{"hukou_division", np.HukouDivision}, [2]string{"residence_division", np.ResidenceDivision},
+		[2]string{"relation", np.Relation}, [2]string{"disability_category", np.DisabilityCategory}, [2]string{"address", np.Address})
 	np.Name = strings.TrimSpace(np.Name)
 	switch n := utf8.RuneCountInString(np.Name); {
 	case n == 0:
@@ -298,9 +300,7 @@ func (s *Service) validate(np *NewPerson) (idcard.ID, Relation, errs.Fields) {
 	if !ok {
 		fe.Add("relation", "与户主关系“%s”无法识别，可填：户主、配偶、子女、父母、孙子女、其他", np.Relation)
 	}
-	if np.MonthlyIncome < 0 {
-		fe.Add("monthly_income", "月收入不能为负数")
-	}
+	checkIncome(&fe, np.MonthlyIncome)
 	if np.DisabilityGrade < 0 || np.DisabilityGrade > 4 {
 		fe.Add("disability_grade", "残疾等级应为 0（无）或 1–4 级")
 	}
@@ -340,6 +340,9 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, np NewPerson) (P
 		Sex: sexOf(id), HukouDivision: np.HukouDivision, ResidenceDivision: np.ResidenceDivision, MonthlyIncome: np.MonthlyIncome,
 		DisabilityCategory: np.DisabilityCategory, DisabilityGrade: np.DisabilityGrade, CreatedAt: now, UpdatedAt: now}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.alreadyRegistered(ctx, tx, p, s.suite.Index(id.Number), x.IDMasked); err != nil {
+			return err
+		}
 		if np.HouseholdID != 0 {
 			h, err := s.household(ctx, tx, np.HouseholdID)
 			if err != nil {
@@ -360,7 +363,8 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, np NewPerson) (P
 		var err error
 		x.ID, err = s.insertPerson(ctx, tx, x, id.Number)
 		if db.IsUniqueViolation(err) {
-			return errs.Field("id_number", "身份证号码 %s 已登记", x.IDMasked)
+			// Registered meanwhile: the answer may not tell where.
+			return errs.Field("id_number", "%s", s.refusedHere(p))
 		}
 		if err != nil {
 			return err
@@ -623,8 +627,8 @@ func (s *Service) UpdateFacts(ctx context.Context, p auth.Principal, id int64, u
 		return Person{}, errs.E(errs.Invalid, "没有要修改的字段")
 	}
 	var fe errs.Fields
-	if u.MonthlyIncome != nil && *u.MonthlyIncome < 0 {
-		fe.Add("monthly_income", "月收入不能为负数")
+	if u.MonthlyIncome != nil {
+		checkIncome(&fe, *u.MonthlyIncome)
 	}
 	if u.DisabilityGrade != nil && (*u.DisabilityGrade < 0 || *u.DisabilityGrade > 4) {
 		fe.Add("disability_grade", "残疾等级应为 0（无）或 1–4 级")

@@ -152,3 +152,13 @@ var DisabilityCategories = map[string]string{
 	"visual": "视力残疾", "hearing": "听力残疾", "speech": "言语残疾", "physical": "肢体残疾",
 	"intellectual": "智力残疾", "mental": "精神残疾", "multiple": "多重残疾",
 }
+
+// MaxMonthlyIncome is the largest monthly income, in whole yuan as the
+// register stores it, that create, update and import take: far above any
+// real income, and small enough that sums over a household cannot
+// overflow.
+const MaxMonthlyIncome = 10_000_000
+
+// msgIncome is the one message for a monthly income out of bounds, the
+// same through the API, the pages and imports.
+const msgIncome = "月收入应在 0 至 10000000 元之间（整数元）"
