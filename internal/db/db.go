@@ -80,6 +80,13 @@ func Connect(ctx context.Context, dsn, dataDir string) (*DB, error) {
 	return d, nil
 }
 
+// uriPath escapes the characters a SQLite URI filename gives a meaning to
+// (% escapes, ? starts the query, # the fragment), so a data folder named
+// "a#1" opens a#1, not a.
+func uriPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// busy_timeout first so the other pragmas wait instead of failing;
 	// _txlock=immediate makes write transactions take the write lock at
@@ -94,7 +101,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// Worker threads let CREATE INDEX sort in parallel (bulk loads rebuild indexes).
 	q.Add("_pragma", "threads(2)")
 	q.Set("_txlock", "immediate")
-	sdb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	sdb, err := sql.Open("sqlite", "file:"+uriPath(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("db: open sqlite %s: %w", path, err)
 	}

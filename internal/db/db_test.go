@@ -3,6 +3,8 @@ package db_test
 import (
 	"context"
 	"database/sql"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"minzheng/internal/db"
@@ -88,6 +90,23 @@ func TestPrefixRange(t *testing.T) {
 	for _, c := range []string{"310105", "31010", "310103999"} {
 		if c >= lo && c < hi {
 			t.Errorf("%s in range", c)
+		}
+	}
+}
+
+// TestSQLitePathWithURICharacters: a data folder whose name holds the
+// characters a SQLite URI gives a meaning to (# ? %) opens that folder's
+// file, not a file named after the part before them.
+func TestSQLitePathWithURICharacters(t *testing.T) {
+	for _, name := range []string{"sqlite#01", "a?b", "100%", "x%23y"} {
+		dir := filepath.Join(t.TempDir(), name)
+		d, err := db.Open(context.Background(), "", dir, dbtest.Schema(t)...)
+		if err != nil {
+			t.Fatalf("%s: open: %v", name, err)
+		}
+		d.Close()
+		if _, err := os.Stat(filepath.Join(dir, "minzheng.db")); err != nil {
+			t.Errorf("%s: the database is not in the folder: %v", name, err)
 		}
 	}
 }
