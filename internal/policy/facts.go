@@ -64,9 +64,13 @@ type PersonFacts struct {
 	MonthlyIncome      float64 `expr:"monthly_income"`
 	DisabilityCategory string  `expr:"disability_category"`
 	DisabilityGrade    int     `expr:"disability_grade"`
-	CanWork            bool    `expr:"can_work"`
-	HasSupporter       bool    `expr:"has_supporter"`
-	Relation           string  `expr:"relation"`
+	// IntellectualOrMental: the disability category is 智力 or 精神
+	// (intellectual, mental), from DisabilityCategory; the batch path
+	// reads only numbers and booleans, not the category string.
+	IntellectualOrMental bool   `expr:"intellectual_or_mental"`
+	CanWork              bool   `expr:"can_work"`
+	HasSupporter         bool   `expr:"has_supporter"`
+	Relation             string `expr:"relation"`
 }
 
 // HouseholdFacts are the household's facts as expressions see them
@@ -315,6 +319,7 @@ func (c *Case) DeriveAll(on time.Time) []Facts {
 		p.MonthlyIncome = m.MonthlyIncome
 		p.DisabilityCategory = m.DisabilityCategory
 		p.DisabilityGrade = m.DisabilityGrade
+		p.IntellectualOrMental = intellectualOrMental(m.DisabilityCategory)
 		p.HasSupporter = m.HasSupporter
 		p.Relation = m.Relation
 		if m.CanWork != nil {
@@ -324,6 +329,17 @@ func (c *Case) DeriveAll(on time.Time) []Facts {
 		}
 	}
 	return out
+}
+
+// intellectualOrMental reports whether a disability category is 智力 or
+// 精神: the register's codes (registry.DisabilityCategories) or the
+// Chinese names a case may carry.
+func intellectualOrMental(category string) bool {
+	switch category {
+	case "intellectual", "mental", "智力", "精神", "智力残疾", "精神残疾":
+		return true
+	}
+	return false
 }
 
 func round2(x float64) float64 { return Round2(x) }

@@ -243,8 +243,12 @@ func keyOutcomeOf(path string) (keyOutcome, bool) {
 // and rigid-expense families; dibao_edge income below 2 × standard;
 // rigid_expense city average 7,018 from 2024-01-01 and 7,325 from
 // 2025-01-01; tekun 1.3 × standard; elderly 75/150/180/350/600;
-// disability living 410 (household below 2 × standard), care 100 (grade
-// 1–2)). Lines marked "was an engine bug" failed until the engine was fixed.
+// disability living (沪民残福发〔2025〕5号) 重残无业 (grade 1–2, 16 or older,
+// no income of their own) and 低保 families 410, 低保边缘 families 290 from
+// 2021-07-01, 450 and 320 from 2025-07-01 (50 before 2021-07-01); care
+// grade 1 300, grade 2 and grade-3 intellectual/mental 150 from 2021-07-01,
+// 350 and 180 from 2025-07-01 (100 before)). Lines marked "was an engine
+// bug" failed until the engine was fixed.
 var keyOutcomes = []keyOutcome{
 	{"dibao/01_single_below_standard", true, 595},
 	{"dibao/02_single_income_equal_standard", false, 0},
@@ -345,27 +349,48 @@ var keyOutcomes = []keyOutcome{
 	{"disability_living/04_grade_4", true, 410},
 	{"disability_living/05_grade_0_no_certificate", false, 0},
 	{"disability_living/06_income_equal_edge_threshold", false, 0},
-	{"disability_living/07_income_one_fen_below_edge", true, 410},
-	{"disability_living/08_per_capita_two_members", true, 410},
+	{"disability_living/07_income_one_fen_below_edge", true, 290}, // 边缘家庭: was 410, 沪民残福发〔2025〕5号 gives 290 before 2025-07-01
+	{"disability_living/08_per_capita_two_members", true, 410},    // an edge household, but the subject (grade 2, 44, no income) is 重残无业: 410
 	{"disability_living/09_threshold_3020_on_2024_06_30", false, 0},
-	{"disability_living/10_threshold_3190_on_2024_07_01", true, 410},
-	{"disability_living/11_first_day_of_410", true, 410},
+	{"disability_living/10_threshold_3190_on_2024_07_01", true, 290},         // 边缘家庭: was 410, the notice gives 290
+	{"disability_living/11_first_day_of_2021_standards_edge_290", true, 290}, // was 11_first_day_of_410: 2,000 a month is above the 2021 standard 1,330, an edge family: 290
 	{"disability_living/12_subject_not_shanghai", false, 0},
 	{"disability_living/13_subject_dead", false, 0},
 	{"disability_living/14_child_with_disability", true, 410},
 	{"disability_living/15_low_income_but_rich_household", false, 0}, // was an engine bug, fixed: the policy's own note: 对象为低保家庭和低保边缘家庭中的持证残疾人; poor_household tests income only, so a household with 1,000,000 yuan of deposits qualifies
-	{"disability_care/01_grade_1", true, 100},
-	{"disability_care/02_grade_2", true, 100},
-	{"disability_care/03_grade_3", false, 0},
+	{"disability_living/16_dibao_family_on_2025_06_30", true, 410},
+	{"disability_living/17_dibao_family_on_2025_07_01", true, 450},
+	{"disability_living/18_edge_family_on_2025_06_30", true, 290},
+	{"disability_living/19_edge_family_on_2025_07_01", true, 320},
+	{"disability_living/20_severe_jobless_on_2025_06_30", true, 410},
+	{"disability_living/21_severe_jobless_on_2025_07_01", true, 450},
+	{"disability_living/22_severe_with_income_not_poor", false, 0},
+	{"disability_living/23_severe_child_not_poor", false, 0},
+	{"disability_living/24_income_1600_on_2025_06_30", true, 290},
+	{"disability_living/25_income_1600_on_2025_07_01", true, 450},
+	{"disability_living/26_dibao_income_deposits_above_dibao_limit", true, 320},
+	{"disability_care/01_grade_1", true, 300}, // was 100: the notice gives 300 for grade 1 before 2025-07-01
+	{"disability_care/02_grade_2", true, 150}, // was 100: the notice gives 150
+	{"disability_care/03_grade_3", true, 150}, // 三级精神: was not eligible; the notice puts grade-3 intellectual/mental in the 150 band
 	{"disability_care/04_grade_4", false, 0},
 	{"disability_care/05_grade_0", false, 0},
-	{"disability_care/06_no_means_test_high_income", true, 100},
-	{"disability_care/07_child_grade_1", true, 100},
+	{"disability_care/06_no_means_test_high_income", true, 300},
+	{"disability_care/07_child_grade_1", true, 300},
 	{"disability_care/08_subject_not_shanghai", false, 0},
 	{"disability_care/09_subject_dead", false, 0},
-	{"disability_care/10_death_date_after_as_of_alive", true, 100},
+	{"disability_care/10_death_date_after_as_of_alive", true, 300},
 	{"disability_care/11_death_date_on_as_of", false, 0},
-	{"disability_care/12_non_shanghai_spouse_irrelevant", true, 100},
+	{"disability_care/12_non_shanghai_spouse_irrelevant", true, 150},
+	{"disability_care/13_grade_1_on_2025_06_30", true, 300},
+	{"disability_care/14_grade_1_on_2025_07_01", true, 350},
+	{"disability_care/15_grade_2_on_2025_06_30", true, 150},
+	{"disability_care/16_grade_2_on_2025_07_01", true, 180},
+	{"disability_care/17_grade_3_intellectual_on_2025_06_30", true, 150},
+	{"disability_care/18_grade_3_intellectual_on_2025_07_01", true, 180},
+	{"disability_care/19_grade_3_mental_register_code", true, 180},
+	{"disability_care/20_grade_3_physical_on_2025_07_01", false, 0},
+	{"disability_care/21_grade_4_intellectual_on_2025_07_01", false, 0},
+	{"disability_care/22_grade_3_multiple_on_2025_07_01", false, 0},
 }
 
 // keyRefusals are the cases the engine must refuse rather than decide: a

@@ -100,7 +100,7 @@ func TestLoadErrors(t *testing.T) {
 			`person.age + "x"`, []string{"mismatched types int and string", "条件 age"}},
 		{"condition not boolean", "elderly_allowance.yaml", "expr: person.age >= 65", "expr: person.age",
 			"expr: person.age\n", []string{"bool", "条件 age"}},
-		{"amount not a number", "disability_care.yaml", "amount: disability_care.monthly", "amount: person.alive",
+		{"amount not a number", "disability_care.yaml", "amount: 'person.disability_grade == 1 ? disability_care.grade_1 : disability_care.grade_2'", "amount: person.alive",
 			"amount: person.alive", []string{"amount", "float64"}},
 		{"expression syntax", "elderly_allowance.yaml", "expr: person.age >= 65", "expr: person.age >= (65",
 			"person.age >= (65", []string{"条件 age"}},

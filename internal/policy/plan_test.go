@@ -15,6 +15,7 @@ func randomFacts(r *rand.Rand) (Facts, bool) {
 	p.Alive = r.IntN(20) > 0
 	p.MonthlyIncome = float64(r.IntN(4000))
 	p.DisabilityGrade = []int{0, 0, 0, 1, 2, 3, 4}[r.IntN(7)]
+	p.IntellectualOrMental = r.IntN(3) == 0
 	p.CanWork = r.IntN(2) == 0
 	p.HasSupporter = r.IntN(3) == 0
 	h.Members = r.IntN(6)
