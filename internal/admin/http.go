@@ -121,7 +121,7 @@ func (h *HTTP) logout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(web.CookieName); err == nil {
 		h.Auth.Logout(r.Context(), c.Value)
 	}
-	web.ClearSession(w)
+	web.ClearSession(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }

@@ -67,6 +67,10 @@ type App struct {
 	Now     func() time.Time
 	// KeyCreated reports that this start created the secret key.
 	KeyCreated bool
+	// BehindTLSProxy says clients reach serve through a TLS-terminating
+	// proxy (serve --behind-tls-proxy): cookies are marked Secure and
+	// answers carry Strict-Transport-Security. Set it before Handler.
+	BehindTLSProxy bool
 }
 
 // Open opens the database (applying migrations), loads the key and the
@@ -202,7 +206,7 @@ func (a *App) Handler() (http.Handler, *httpx.Router, error) {
 	var h http.Handler = r
 	h = web.Language(h)
 	h = web.Authenticate(a.Auth, x, h)
-	h = httpx.SecurityHeaders(h)
+	h = httpx.SecurityHeaders(h, a.BehindTLSProxy)
 	h = httpx.Observe(a.Log, metrics, x, h)
 	return h, r, nil
 }

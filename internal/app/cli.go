@@ -162,6 +162,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", envOr("MINZHENG_ADDR", ":8080"), "监听地址")
 	demo := fs.Bool("demo", false, "首次启动时载入演示城市（约 2 万人）和演示账号")
 	demoPersons := fs.Int64("demo-persons", 20000, "演示城市的人口数")
+	tlsProxy := fs.Bool("behind-tls-proxy", os.Getenv("MINZHENG_BEHIND_TLS_PROXY") == "1", "经终止 TLS 的反向代理对外提供 HTTPS：Cookie 加 Secure，发送 HSTS（环境变量 MINZHENG_BEHIND_TLS_PROXY=1）")
 	// Each line's scheduled job takes a flag (--proactive-at 02:00, --payroll-day 1 …).
 	jobAt := map[string]*string{}
 	for _, j := range declaredJobs() {
@@ -175,6 +176,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.Close()
+	a.BehindTLSProxy = *tlsProxy
 	if err := a.bootstrap(ctx, stdout, *demo, *demoPersons); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"minzheng/internal/auth"
 	"minzheng/internal/errs"
@@ -28,7 +29,15 @@ const MaxVerificationFile = 16 << 20
 type HTTP struct {
 	Service *Service
 	Render  *web.Renderer
+
+	objections httpx.Limiter // anonymous objections per client address
 }
+
+// Budgets of anonymous objections (objectPage) from one client address.
+const (
+	objectionsPerTenMinutes = 5  // to any notice
+	objectionsPerDay        = 50 // to one notice
+)
 
 // Routes registers the handlers.
 func (h *HTTP) Routes(r *httpx.Router) {
@@ -472,12 +481,20 @@ func (h *HTTP) noticesPage(w http.ResponseWriter, r *http.Request) error {
 	return h.Render.Render(w, http.StatusOK, "notices", page)
 }
 
+// objectPage takes an anonymous objection to a public notice, within the
+// budgets of the client's address (every attempt counts, accepted or not).
 func (h *HTTP) objectPage(w http.ResponseWriter, r *http.Request) error {
 	id, err := appID(r, "id")
 	if err != nil {
 		return err
 	}
-	if err := h.Service.Object(r.Context(), id, r.FormValue("text"), r.FormValue("contact"), httpx.ClientIP(r)); err != nil {
+	addr := httpx.ClientIP(r)
+	if !h.objections.Allow(h.Service.Now(),
+		httpx.Limit{Key: "a:" + addr, N: objectionsPerTenMinutes, Per: 10 * time.Minute},
+		httpx.Limit{Key: fmt.Sprintf("n:%d:%s", id, addr), N: objectionsPerDay, Per: 24 * time.Hour}) {
+		return errs.E(errs.TooMany, "异议提交过于频繁，请稍后再试；如有急事，请直接联系街道（乡镇）社会救助窗口")
+	}
+	if err := h.Service.Object(r.Context(), id, r.FormValue("text"), r.FormValue("contact"), addr); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/notices?sent=1", http.StatusSeeOther)

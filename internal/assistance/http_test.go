@@ -439,3 +439,57 @@ func TestAssistanceOverdueAndNotice(t *testing.T) {
 		}
 	})
 }
+
+// TestObjectionRateLimit checks that anonymous objections are limited per
+// client address: 5 in 10 minutes, then 429 with a Chinese message (other
+// addresses are unaffected), and 50 a day on one notice.
+func TestObjectionRateLimit(t *testing.T) {
+	apptest.EachDB(t, func(t *testing.T, cfg app.Config) {
+		s := newChainServer(t, cfg)
+		id, headNo, _ := s.newCase(t)
+		s.advance(t, id, headNo, assistance.Notice)
+		other, otherNo, _ := s.newCase(t)
+		s.advance(t, other, otherNo, assistance.Notice)
+		clock := time.Now()
+		s.App.Assistance.Now = func() time.Time { return clock }
+		object := func(notice int64, addr string) *httptest.ResponseRecorder {
+			req := httptest.NewRequest(http.MethodPost, fmt.Sprintf("/notices/%d/objection", notice),
+				strings.NewReader(url.Values{"text": {"该户经营一家小店，收入未申报"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.RemoteAddr = addr + ":40000"
+			return s.Serve(req)
+		}
+		for i := range 5 {
+			if rec := object(id, "203.0.113.7"); rec.Code != http.StatusSeeOther {
+				t.Fatalf("objection %d: %d %s", i+1, rec.Code, rec.Body.String())
+			}
+		}
+		rec := object(id, "203.0.113.7")
+		if rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), "过于频繁") {
+			t.Fatalf("6th objection in 10 minutes: %d, want 429 with a message", rec.Code)
+		}
+		if rec := object(id, "203.0.113.8"); rec.Code != http.StatusSeeOther {
+			t.Fatalf("objection from another address: %d", rec.Code)
+		}
+		// 50 a day on one notice: 5 every 11 minutes, then the 51st is refused
+		// while another notice still takes one.
+		for n := 5; n < 50; n++ {
+			if n%5 == 0 {
+				clock = clock.Add(11 * time.Minute)
+			}
+			if rec := object(id, "203.0.113.7"); rec.Code != http.StatusSeeOther {
+				t.Fatalf("objection %d of the day: %d", n+1, rec.Code)
+			}
+		}
+		clock = clock.Add(11 * time.Minute)
+		if rec := object(id, "203.0.113.7"); rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("51st objection of the day on one notice: %d, want 429", rec.Code)
+		}
+		if rec := object(other, "203.0.113.7"); rec.Code != http.StatusSeeOther {
+			t.Fatalf("objection to another notice: %d", rec.Code)
+		}
+		if n := len(s.state(t, id).Objections); n != 51 {
+			t.Errorf("objections stored: %d, want 51", n)
+		}
+	})
+}

@@ -249,14 +249,36 @@ func Observe(log *slog.Logger, m *Metrics, errors Errors, next http.Handler) htt
 	})
 }
 
-// SecurityHeaders sets headers every page should carry.
-func SecurityHeaders(next http.Handler) http.Handler {
+// SecurityHeaders sets headers every page should carry. Every answer but
+// /static/ files and /healthz gets Cache-Control: no-store, since pages and
+// API answers may carry personal data (a handler may still set its own).
+// With behindTLSProxy (clients reach the server through a TLS-terminating
+// proxy) every answer also carries Strict-Transport-Security, and Secure
+// reports true, so cookies are marked Secure.
+func SecurityHeaders(next http.Handler, behindTLSProxy bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'")
+		if !strings.HasPrefix(r.URL.Path, "/static/") && r.URL.Path != "/healthz" {
+			h.Set("Cache-Control", "no-store")
+		}
+		if behindTLSProxy {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+			r = r.WithContext(context.WithValue(r.Context(), secureKey{}, true))
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+type secureKey struct{}
+
+// Secure reports whether the client reached the server over TLS: directly,
+// or through a TLS-terminating proxy (SecurityHeaders with behindTLSProxy).
+// Cookies set for r must be marked Secure when it does.
+func Secure(r *http.Request) bool {
+	on, _ := r.Context().Value(secureKey{}).(bool)
+	return on || r.TLS != nil
 }

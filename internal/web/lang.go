@@ -42,7 +42,7 @@ func Language(next http.Handler) http.Handler {
 		if l, ok := queryLang(r); ok && !httpx.IsAPI(r) {
 			if c, err := r.Cookie(LangCookie); err != nil || c.Value != l {
 				http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: l, Path: "/", MaxAge: langCookieAge,
-					HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+					HttpOnly: true, Secure: httpx.Secure(r), SameSite: http.SameSiteLaxMode})
 			}
 		}
 		next.ServeHTTP(w, r)

@@ -80,13 +80,14 @@ func Require(r *http.Request) (auth.Principal, error) {
 
 // SetSession sets the session cookie.
 func SetSession(w http.ResponseWriter, r *http.Request, token string) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", HttpOnly: true, Secure: httpx.Secure(r),
 		SameSite: http.SameSiteLaxMode, Expires: time.Now().Add(auth.SessionTTL)})
 }
 
 // ClearSession removes the session cookie.
-func ClearSession(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, MaxAge: -1})
+func ClearSession(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, Secure: httpx.Secure(r),
+		SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
 // PageFor starts a Page for the request: the caller, the CSRF token and the
