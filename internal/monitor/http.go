@@ -325,7 +325,7 @@ func (h *HTTP) photo(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Content-Type", ph.ContentType)
-	w.Header().Set("Cache-Control", "private, max-age=3600")
+	w.Header().Set("Cache-Control", "no-store") // a visit photo of a home is personal data
 	_, err = w.Write(ph.Data)
 	return err
 }

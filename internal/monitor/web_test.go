@@ -84,8 +84,8 @@ func TestMonitorPages(t *testing.T) {
 	if !strings.Contains(r.Body, "已办结") || !strings.Contains(r.Body, "已协助申请医疗救助") || pm == nil {
 		t.Fatalf("closed task page: %s", r.Body)
 	}
-	if r := gu.Get(t, pm[1]); r.Code != 200 || r.Header.Get("Content-Type") != "image/jpeg" {
-		t.Errorf("photo: %d %s", r.Code, r.Header.Get("Content-Type"))
+	if r := gu.Get(t, pm[1]); r.Code != 200 || r.Header.Get("Content-Type") != "image/jpeg" || r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("photo: %d %s, Cache-Control %q (a visit photo is personal data: no-store)", r.Code, r.Header.Get("Content-Type"), r.Header.Get("Cache-Control"))
 	}
 	if r := pd.Get(t, pm[1]); r.Code != http.StatusNotFound {
 		t.Errorf("photo for the other adviser: %d", r.Code)
