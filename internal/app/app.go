@@ -264,6 +264,9 @@ func loadPolicies(dir string) (*policy.Set, error) {
 	return policy.LoadDir(dir)
 }
 
+// MonitorJob is the name of the daily monitoring sweep's lease.
+const MonitorJob = monitor.Job
+
 // ProactiveJob is the name of the proactive grant's lease.
 const ProactiveJob = eligibility.Job
 

@@ -9,11 +9,7 @@ import (
 	"strings"
 
 	"minzheng/internal/module"
-	"minzheng/internal/monitor"
 )
-
-// MonitorJob is the name of the daily monitoring sweep's lease.
-const MonitorJob = monitor.Job
 
 // findCommand finds the line command that args start with (its one or two
 // words), and how many words its name took.

@@ -101,11 +101,7 @@ func (a *App) scheduleJobs(ctx context.Context, values map[string]string) error 
 func (a *App) wireLines() {
 	// A change of income, disability or death re-decides the household's
 	// entitlements at once (the incremental path of the proactive grant).
-	a.Registry.OnChange = func(ctx context.Context, personID int64) error {
-		now := a.Now()
-		_, err := a.Proactive.Household(ctx, auth.System(), personID, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC))
-		return err
-	}
+	a.Registry.OnChange = a.Proactive.RedecidePerson
 	// A visit that ends "referred" (转入救助申请) opens an assistance
 	// application for the household.
 	a.Monitor.ReferApplication = func(ctx context.Context, _ auth.Principal, r monitor.Referral) (string, error) {

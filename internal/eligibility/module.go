@@ -46,9 +46,9 @@ func Module(s *Service, p *Proactive, districtName func(string) string) module.M
 				return err
 			},
 		}},
+		Commands: commands(s, p, districtName),
 		// The name is the consumer's offset in the outbox: kept from when
 		// the handler was wired in app under monitor's name.
-		Commands:  commands(s, p, districtName),
 		Consumers: []module.Consumer{{Name: "monitor.redecide", Kinds: []string{registry.PersonDied, registry.PersonChanged}, Handler: p.Redecide}},
 	}
 }

@@ -59,11 +59,18 @@ func (p *Proactive) RunExclusive(ctx context.Context, by auth.Principal, on time
 // event's person today (a death stops its entitlements); a person no longer
 // registered is skipped.
 func (p *Proactive) Redecide(ctx context.Context, e events.Event) error {
-	now := p.Now()
-	_, err := p.Household(ctx, auth.System(), e.SubjectID, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC))
-	if errs.IsNotFound(err) {
-		return nil
+	if err := p.RedecidePerson(ctx, e.SubjectID); !errs.IsNotFound(err) {
+		return err
 	}
+	return nil
+}
+
+// RedecidePerson re-decides the household of a person as of today, as the
+// system (the incremental path of the proactive grant: a change of income,
+// disability or death).
+func (p *Proactive) RedecidePerson(ctx context.Context, personID int64) error {
+	now := p.Now()
+	_, err := p.Household(ctx, auth.System(), personID, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC))
 	return err
 }
 

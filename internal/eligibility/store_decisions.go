@@ -119,14 +119,14 @@ func ActivePrograms(ctx context.Context, tx *sql.Tx, d db.Dialect, households []
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		if d == db.SQLite {
-			b.WriteByte('?')
-		} else {
-			fmt.Fprintf(&b, "$%d", i+1)
-		}
+		fmt.Fprintf(&b, "$%d", i+1)
 		args[i] = h
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT household_id, program FROM entitlements WHERE status = 'active' AND household_id IN (`+b.String()+`)`, args...)
+	q := `SELECT household_id, program FROM entitlements WHERE status = 'active' AND household_id IN (` + b.String() + `)`
+	if d == db.SQLite {
+		q = db.Positional(q) // ? binds faster on SQLite
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("eligibility: active programmes: %w", err)
 	}

@@ -26,43 +26,23 @@ type FeedWriter struct {
 	source string
 	batch  string
 	now    time.Time
-	stmts  map[string]*sql.Stmt
+	stmts  *db.Stmts // each statement prepared once for the batch
 }
 
 // FeedWriter returns a writer for the feed batch imported by by in tx;
 // Close it before tx ends.
 func (s *Service) FeedWriter(ctx context.Context, tx *sql.Tx, by auth.Principal, source, batch string, now time.Time) *FeedWriter {
-	return &FeedWriter{s: s, ctx: ctx, tx: tx, by: by, source: source, batch: batch, now: now, stmts: map[string]*sql.Stmt{}}
+	return &FeedWriter{s: s, ctx: ctx, tx: tx, by: by, source: source, batch: batch, now: now, stmts: s.db.Stmts(ctx, tx)}
 }
 
 // Close closes the writer's prepared statements.
-func (w *FeedWriter) Close() {
-	for _, st := range w.stmts {
-		st.Close()
-	}
-}
-
-func (w *FeedWriter) prepare(q string) (*sql.Stmt, error) {
-	if st, ok := w.stmts[q]; ok {
-		return st, nil
-	}
-	st, err := w.tx.PrepareContext(w.ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	w.stmts[q] = st
-	return st, nil
-}
+func (w *FeedWriter) Close() { w.stmts.Close() }
 
 // RecordDeath records the death of a person not yet recorded dead and
 // appends PersonDied (residence is the event's division). It reports false
 // when a death was already on record.
 func (w *FeedWriter) RecordDeath(person int64, residence, date string) (bool, error) {
-	st, err := w.prepare(`UPDATE persons SET death_date = $1, updated_at = $2 WHERE id = $3 AND death_date IS NULL`)
-	if err != nil {
-		return false, err
-	}
-	r, err := st.ExecContext(w.ctx, date, db.Now(w.now), person)
+	r, err := w.stmts.Exec(`UPDATE persons SET death_date = $1, updated_at = $2 WHERE id = $3 AND death_date IS NULL`, date, db.Now(w.now), person)
 	if err != nil {
 		return false, fmt.Errorf("registry: record death of %d: %w", person, err)
 	}
@@ -78,12 +58,8 @@ func (w *FeedWriter) RecordDeath(person int64, residence, date string) (bool, er
 // (person.feed_update, naming the source and batch) and followed by
 // PersonChanged. It reports false when the register said so already.
 func (w *FeedWriter) SetDisability(person int64, residence, category string, grade int, validFrom, validTo string) (bool, error) {
-	st, err := w.prepare(`UPDATE persons SET disability_category = $1, disability_grade = $2, updated_at = $3
-		WHERE id = $4 AND (disability_category <> $1 OR disability_grade <> $2)`)
-	if err != nil {
-		return false, err
-	}
-	r, err := st.ExecContext(w.ctx, category, grade, db.Now(w.now), person)
+	r, err := w.stmts.Exec(`UPDATE persons SET disability_category = $1, disability_grade = $2, updated_at = $3
+		WHERE id = $4 AND (disability_category <> $1 OR disability_grade <> $2)`, category, grade, db.Now(w.now), person)
 	if err != nil {
 		return false, fmt.Errorf("registry: disability of %d: %w", person, err)
 	}
@@ -126,20 +102,12 @@ func (w *FeedWriter) SetMedical(rows []Medical, asOf string) (int, error) {
 			b.WriteByte(',')
 		}
 		n := 4*i + 1
-		if w.s.db.Dialect == db.SQLite {
-			b.WriteString("(?, ?, ?, ?)")
-		} else {
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", n, n+1, n+2, n+3)
-		}
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", n, n+1, n+2, n+3) // ? on SQLite (db.Stmts)
 		args = append(args, m.Household, m.Person, m.Monthly, asOf)
 	}
 	b.WriteString(` ON CONFLICT (household_id, person_id) DO UPDATE SET monthly = excluded.monthly, as_of = excluded.as_of
 			WHERE person_medical.monthly <> excluded.monthly`)
-	st, err := w.prepare(b.String())
-	if err != nil {
-		return 0, fmt.Errorf("registry: medical expenses: %w", err)
-	}
-	r, err := st.ExecContext(w.ctx, args...)
+	r, err := w.stmts.Exec(b.String(), args...)
 	if err != nil {
 		return 0, fmt.Errorf("registry: medical expenses: %w", err)
 	}
